@@ -1,0 +1,33 @@
+# Everything runs inside .venv, built from requirements.lock (the complete,
+# pinned dependency closure).  `pip install --no-deps` keeps pip from
+# re-resolving the fragile TF 2.12 / mesh-tensorflow stack.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# torch 2.13.0+cpu is served from a local wheel folder on the build machines.
+FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
+PIP_FLAGS := --no-deps --disable-pip-version-check -q $(FIND_LINKS)
+
+.PHONY: venv test demo data bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	@echo "[wt5] installing the pinned environment into $(VENV) (first run only, ~2 min)"
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.lock
+	$(PY) -m pip install $(PIP_FLAGS) -e .
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(VENV)/bin/wt5 demo $(DEMO_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/extractive_eval.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
