@@ -1,0 +1,1 @@
+"""Gin configuration files shipped with wt5."""
