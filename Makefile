@@ -1,6 +1,8 @@
 # Everything runs inside .venv, built from requirements.lock (the complete,
 # pinned dependency closure).  `pip install --no-deps` keeps pip from
 # re-resolving the fragile TF 2.12 / mesh-tensorflow stack.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,16 +10,18 @@ STAMP := $(VENV)/.installed
 # torch 2.13.0+cpu is served from a local wheel folder on the build machines.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 PIP_FLAGS := --no-deps --disable-pip-version-check -q $(FIND_LINKS)
+# Drop pip's notes about configured index folders that do not exist here.
+QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: venv test demo data bench clean
+.PHONY: venv test demo bench clean
 
 venv: $(STAMP)
 
 $(STAMP): requirements.lock setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	@echo "[wt5] installing the pinned environment into $(VENV) (first run only, ~2 min)"
-	$(PY) -m pip install $(PIP_FLAGS) -r requirements.lock
-	$(PY) -m pip install $(PIP_FLAGS) -e .
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.lock 2>&1 | $(QUIET_PIP)
+	$(PY) -m pip install $(PIP_FLAGS) -e . 2>&1 | $(QUIET_PIP)
 	@touch $(STAMP)
 
 test: $(STAMP)
