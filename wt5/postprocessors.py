@@ -1,0 +1,309 @@
+"""Postprocessors that split WT5 outputs into a label and its explanations.
+
+seqio calls a task's `postprocess_fn(text, example=..., is_target=...)` on each
+decoded prediction and each target string. A WT5 output is the label followed
+by its explanations, joined with `" explanation: "`:
+
+    abstractive_explanations("entailment explanation: Snow is white.")
+      -> {"label": "entailment", "explanations": ["Snow is white."]}
+
+`extractive_explanations` also locates each explanation in the example's
+input text, as a span of input tokens.
+"""
+
+import bisect
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from absl import logging
+
+from wt5 import tokenization
+
+EXPLANATION_SEPARATOR = " explanation: "
+_INPUT_PREVIEW_CHARS = 200
+
+Span = Tuple[int, int]
+MatchFn = Callable[[List[str], List[str]], Optional[Span]]
+TokenizerFn = Callable[[str], Sequence[str]]
+
+
+class RationaleNotFoundError(ValueError):
+  """A ground-truth explanation does not occur in its example's input text."""
+
+
+def _as_text(value: Any, what: str) -> str:
+  """Returns `value` (str, bytes, or a scalar numpy/TF string) as str.
+
+  `_as_text(b"caf\\xc3\\xa9", "output")` -> "café". Bytes that are not valid
+  UTF-8 are decoded with U+FFFD replacement characters.
+  """
+  if isinstance(value, str):
+    return str(value)
+  if isinstance(value, bytes):
+    return bytes(value).decode("utf-8", errors="replace")
+  if hasattr(value, "numpy"):  # A scalar tf.Tensor.
+    value = value.numpy()
+  elif hasattr(value, "item") and getattr(value, "shape", None) == ():
+    value = value.item()  # A 0-d numpy array.
+  if isinstance(value, (str, bytes)):
+    return _as_text(value, what)
+  raise TypeError(f"{what} must be str or bytes, got {type(value).__name__}: "
+                  f"{value!r:.100}")
+
+
+def _split_output(output: Union[str, bytes], separator: str) -> List[str]:
+  """Splits an output into [label, explanation, ...].
+
+  `_split_output(b"pos explanation: a", " explanation: ")` -> ["pos", "a"].
+  """
+  if not separator:
+    raise ValueError("separator must be a non-empty string")
+  return _as_text(output, "output").split(_as_text(separator, "separator"))
+
+
+def abstractive_explanations(output: Union[str, bytes],
+                             separator: str = EXPLANATION_SEPARATOR,
+                             **unused_kwargs) -> Dict[str, Any]:
+  """Splits `output` into its label and the explanations that follow it.
+
+  `abstractive_explanations("neutral explanation: A. explanation: B.")` ->
+  {"label": "neutral", "explanations": ["A.", "B."]}. `output` may be bytes.
+  Keyword arguments other than `separator` (seqio passes `example` and
+  `is_target`) are ignored.
+  """
+  parts = _split_output(output, separator)
+  return {"label": parts[0], "explanations": parts[1:]}
+
+
+def find_token_run(input_tokens: Sequence[str],
+                   explanation_tokens: Sequence[str]) -> Optional[Span]:
+  """Returns the first `(start, end)` where `explanation_tokens` occur as a run.
+
+  `find_token_run(["a", "b", "a", "c"], ["a", "c"])` -> (2, 4); `end` is
+  exclusive. None when they do not occur, or when `explanation_tokens` is
+  empty. This is the default `match_fn` of `extractive_explanations`.
+  """
+  input_tokens = list(input_tokens)
+  explanation_tokens = list(explanation_tokens)
+  width = len(explanation_tokens)
+  if width == 0:
+    return None
+  first = explanation_tokens[0]
+  last_start = len(input_tokens) - width
+  position = 0
+  while position <= last_start:
+    try:
+      position = input_tokens.index(first, position, last_start + 1)
+    except ValueError:
+      return None
+    if input_tokens[position:position + width] == explanation_tokens:
+      return (position, position + width)
+    position += 1
+  return None
+
+
+def _input_text(example: Optional[Mapping[str, Any]]) -> str:
+  """Returns the example's `inputs_pretokenized` as text, newlines as spaces.
+
+  `_input_text({"inputs_pretokenized": b"a\\nb"})` -> "a b".
+  """
+  if example is None:
+    raise ValueError(
+        "extractive_explanations needs example=<the evaluated example> with "
+        "the feature 'inputs_pretokenized' (seqio passes it); got example=None")
+  try:
+    raw = example["inputs_pretokenized"]
+  except (KeyError, TypeError, IndexError):
+    keys = sorted(map(str, example.keys())) if hasattr(example, "keys") else []
+    raise ValueError(
+        "extractive_explanations needs the feature 'inputs_pretokenized' in "
+        f"example; it has {keys} (keep the pretokenized inputs in the task)"
+    ) from None
+  return _as_text(raw, "example['inputs_pretokenized']").replace("\n", " ")
+
+
+def _check_span(span: Any, num_tokens: int) -> Optional[Span]:
+  """Validates what a match_fn returned: None, or (start, end) in range.
+
+  `_check_span([2, 4], 5)` -> (2, 4); `_check_span((3, 3), 5)` -> None
+  (an empty span locates nothing).
+  """
+  if span is None:
+    return None
+  try:
+    start, end = (int(x) for x in span)
+  except (TypeError, ValueError):
+    raise ValueError(f"match_fn must return None or (start, end), got {span!r}"
+                     ) from None
+  if not 0 <= start <= end <= num_tokens:
+    raise ValueError(f"match_fn returned the span {span!r}, outside the "
+                     f"{num_tokens} input tokens")
+  return (start, end) if start < end else None
+
+
+class _SpacyLocator:
+  """Locates explanations in one input text with the cached spaCy tokens."""
+
+  def __init__(self, text: str, match_fn: Optional[MatchFn]):
+    self._text = text
+    self._input = tokenization.tokenize_with_offsets(text)
+    self._match_fn = match_fn
+    self._input_tokens: Optional[List[str]] = None
+    self.num_tokens = len(self._input)
+
+  def locate(self, explanation: str) -> Optional[Span]:
+    tokenized = tokenization.tokenize_with_offsets(explanation)
+    if self._match_fn is None:
+      span = self._input.find(tokenized)
+    else:
+      if self._input_tokens is None:
+        self._input_tokens = self._input.tokens
+      span = _check_span(
+          self._match_fn(list(self._input_tokens), tokenized.tokens),
+          self.num_tokens)
+    if span is None and explanation:
+      begin = self._text.find(explanation)
+      if begin >= 0:
+        span = self._input.covering_span(begin, begin + len(explanation))
+    return span
+
+
+def _align(text: str, tokens: Sequence[Any]) -> Optional[Tuple[List[int], List[int]]]:
+  """Character offsets of `tokens` found left to right in `text`, or None.
+
+  `_align("ab c", ["ab", "c"])` -> ([0, 3], [2, 4]); None when a token is not
+  a str or does not occur in order.
+  """
+  starts, ends, position = [], [], 0
+  for token in tokens:
+    if not isinstance(token, str):
+      return None
+    start = text.find(token, position)
+    if start < 0:
+      return None
+    position = start + len(token)
+    starts.append(start)
+    ends.append(position)
+  return starts, ends
+
+
+class _GenericLocator:
+  """Locates explanations with a caller's tokenizer_fn (no caching)."""
+
+  def __init__(self, text: str, tokenizer_fn: TokenizerFn,
+               match_fn: Optional[MatchFn]):
+    self._text = text
+    self._tokenizer_fn = tokenizer_fn
+    self._match_fn = match_fn or find_token_run
+    self._tokens = list(tokenizer_fn(text))
+    self._offsets: Any = False  # Computed on first need.
+    self.num_tokens = len(self._tokens)
+
+  def locate(self, explanation: str) -> Optional[Span]:
+    span = _check_span(
+        self._match_fn(list(self._tokens), list(self._tokenizer_fn(explanation))),
+        self.num_tokens)
+    if span is None and explanation:
+      begin = self._text.find(explanation)
+      if begin >= 0:
+        if self._offsets is False:
+          self._offsets = _align(self._text, self._tokens)
+        if self._offsets is not None:
+          starts, ends = self._offsets
+          first = bisect.bisect_right(ends, begin)
+          last = bisect.bisect_left(starts, begin + len(explanation))
+          span = (first, last) if first < last else None
+    return span
+
+
+def _dedupe(items: Sequence[str]) -> List[str]:
+  """Drops repeated items, keeping first occurrences in order.
+
+  `_dedupe(["a", "b", "a"])` -> ["a", "b"].
+  """
+  return list(dict.fromkeys(items))
+
+
+def extractive_explanations(
+    output: Union[str, bytes],
+    separator: str = EXPLANATION_SEPARATOR,
+    match_fn: Optional[MatchFn] = None,
+    tokenizer_fn: Optional[TokenizerFn] = None,
+    example: Optional[Mapping[str, Any]] = None,
+    is_target: bool = False,
+    **unused_kwargs) -> Dict[str, Any]:
+  """Splits `output` and locates each explanation in the example's input.
+
+  With `tokenizer_fn=list` (characters as tokens), input
+  "explain review: dull plot, great cast" and the prediction
+  "positive explanation: great cast explanation: great cast explanation: bad":
+
+      {"label": "positive", "overlap_spans": [(27, 37)],
+       "span_array": [0] * 27 + [1] * 10,
+       "explanations": ["great cast"]}
+
+  Steps: split `output` on `separator` into a label and explanations and drop
+  repeated explanations (first kept). The input text is
+  `example["inputs_pretokenized"]` with every "\\n" replaced by a space
+  (newlines inside an explanation are read as spaces too, so a rationale
+  spanning a line break is still found). Each explanation is tokenized alone
+  and located at the first run of input tokens equal to its tokens
+  (`match_fn(input_tokens, explanation_tokens)`, default `find_token_run`).
+  If there is none (spaCy can split a phrase differently alone than inside
+  its sentence), the first occurrence of its text in the input text is used:
+  its span is the input tokens its characters touch.
+
+  The default tokenizer is spaCy's English tokenizer (`wt5.tokenization`);
+  each distinct input text is tokenized once per process (bounded cache) and
+  matching is linear in the input length. A custom `tokenizer_fn` maps a
+  string to token strings; its tokens are located in the text left to right
+  for the character fallback.
+
+  A ground-truth explanation (`is_target=True`) whose text does not occur in
+  the input raises `RationaleNotFoundError`. A predicted explanation that is
+  not found is dropped (the count is logged). An explanation whose text
+  occurs but touches no token (empty, or spaces only) is dropped as well.
+
+  Returns {"label", "overlap_spans": [(start, end), ...] of the found
+  explanations, "span_array": one 0/1 int per input token, "explanations":
+  the found explanation strings}.
+  """
+  parts = _split_output(output, separator)
+  label, explanations = parts[0], _dedupe(parts[1:])
+  text = _input_text(example)
+  if tokenizer_fn is None or tokenizer_fn is tokenization.tokenize:
+    locator = _SpacyLocator(text, match_fn)
+  else:
+    locator = _GenericLocator(text, tokenizer_fn, match_fn)
+
+  spans: List[Span] = []
+  found: List[str] = []
+  dropped = 0
+  for explanation in explanations:
+    searched = explanation.replace("\n", " ")
+    span = locator.locate(searched)
+    if span is None:
+      if is_target and searched not in text:
+        preview = text[:_INPUT_PREVIEW_CHARS]
+        if len(text) > _INPUT_PREVIEW_CHARS:
+          preview += "..."
+        raise RationaleNotFoundError(
+            f"ground-truth explanation {explanation!r} (label {label!r}) does "
+            f"not occur in the input text {preview!r}")
+      dropped += 1
+      continue
+    spans.append(span)
+    found.append(explanation)
+
+  if dropped:
+    logging.info("extractive_explanations: dropped %d of %d %s explanation(s) "
+                 "not found in the input text", dropped, len(explanations),
+                 "target" if is_target else "predicted")
+  span_array = [0] * locator.num_tokens
+  for start, end in spans:
+    span_array[start:end] = [1] * (end - start)
+  return {
+      "label": label,
+      "overlap_spans": spans,
+      "span_array": span_array,
+      "explanations": found,
+  }
