@@ -2,8 +2,8 @@
 
 Each subcommand lives in its own module, which exposes
 `add_arguments(parser)` and `run(args) -> int`; this module only dispatches,
-importing the subcommand's module when it is chosen so that `wt5 --help`
-stays fast.
+importing just the chosen subcommand's module, so that `wt5 --help` stays
+fast.
 """
 
 import argparse
@@ -18,23 +18,29 @@ _SUBCOMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-  """Returns the `wt5` parser with one subparser per subcommand."""
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+  """Returns the `wt5` parser; only `command`'s module is imported.
+
+  build_parser("score").parse_args(["score", "DIR"]).eval_dir -> "DIR"
+  """
   parser = argparse.ArgumentParser(
       prog="wt5", description="WT5: text-to-text models that explain their predictions.")
   sub = parser.add_subparsers(dest="command", metavar="COMMAND")
   sub.required = True
   for name, (module_name, help_text) in _SUBCOMMANDS.items():
-    module = importlib.import_module(module_name)
     sp = sub.add_parser(name, help=help_text, description=help_text)
-    module.add_arguments(sp)
-    sp.set_defaults(_module=module)
+    if name == command:
+      module = importlib.import_module(module_name)
+      module.add_arguments(sp)
+      sp.set_defaults(_module=module)
   return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
   """Entry point of the `wt5` console script."""
-  args = build_parser().parse_args(argv)
+  argv = sys.argv[1:] if argv is None else list(argv)
+  command = next((a for a in argv if not a.startswith("-")), None)
+  args = build_parser(command).parse_args(argv)
   return int(args._module.run(args) or 0)
 
 
