@@ -142,6 +142,11 @@ def first_split(spec):
   return "train", "train"
 
 
+@functools.lru_cache(maxsize=None)
+def expected_for_task(name, data_dir, count):
+  return tuple(expected_examples(CATALOGUE_TASKS[name], data_dir, count))
+
+
 def expected_examples(spec, data_dir, count):
   """The first `count` (inputs, targets) of a catalogue task, by the SPEC."""
   _, tfds_split = first_split(spec)
@@ -246,7 +251,7 @@ def test_mixture_yields_examples_of_its_tasks(registry, name):
   allowed = set()
   for task in mixture.tasks:
     if "train" in task.splits:
-      allowed.update(expected_examples(CATALOGUE_TASKS[task.name], data_dir,
+      allowed.update(expected_for_task(task.name, data_dir,
                                        EXAMPLES_PER_TASK + 5))
   ds = mixture.get_dataset(SEQUENCE_LENGTH, split="train", shuffle=False,
                            use_cached=False, seed=0)
