@@ -87,7 +87,7 @@ def test_train_and_eval_commands():
       "--gin_param=utils.run.save_checkpoints_steps = 100",
       "--gin_param=utils.run.learning_rate_schedule = "
       "@learning_rate_schedules.constant_learning_rate",
-      "--gin_param=constant_learning_rate.learning_rate = 0.003",
+      "--gin_param=constant_learning_rate.learning_rate = 0.01",
       "--gin_param=d_model = 128", "--gin_param=d_ff = 512",
       "--gin_param=d_kv = 32", "--gin_param=num_heads = 4",
       "--gin_param=num_layers = 2"]

@@ -44,7 +44,7 @@ DEFAULT_MIXTURES = ("esnli_mnli_all_explanations",
 DEFAULT_STEPS = 600
 DEFAULT_SEQUENCE_LENGTH = {"inputs": 128, "targets": 64}
 DEFAULT_TOKENS_PER_BATCH = 2048
-DEFAULT_LEARNING_RATE = 3e-3
+DEFAULT_LEARNING_RATE = 1e-2
 VOCAB_SIZE = 2000
 EVAL_SPLIT = "validation"
 
@@ -363,7 +363,7 @@ class TrainingProgress:
     if self.started is None:
       self.started = now
       self.out.write("    graph built; training started\n")
-    done = step + 1
+    done = min(step + 1, self.total_steps)
     if step <= self.last_step:  # The step counter is read unsynchronized.
       return
     if (done // self.every > (self.last_step + 1) // self.every or
