@@ -632,7 +632,10 @@ def write_demo_data(data_dir: str, *,
           name=source.name, config=source.config, version=source.version,
           features=tfds.builder(source.key).info.features,
           split_datasets=split_datasets, data_dir=data_dir,
-          disable_shuffling=True,
+          # Shuffled by key like real TFDS data: t5_mesh_transformer reads
+          # training data with shuffle_files=True, which TFDS refuses for
+          # datasets written in order.
+          disable_shuffling=False,
           description="WT5 demo data: synthetic examples in the schema of "
           "%s." % source.key)
     summary[source.full_name] = counts
