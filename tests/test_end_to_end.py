@@ -8,6 +8,7 @@ helpers are checked on exact strings.
 """
 
 import io
+import json
 import math
 import os
 import sys
@@ -341,3 +342,29 @@ def test_fresh_removes_only_what_the_demo_wrote(tmp_path):
   assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "other"]
   demo.remove_demo_outputs(str(tmp_path), str(tmp_path / "other" / "data"))
   assert (tmp_path / "other" / "data" / "y").exists()
+
+
+def test_wt5_score_rescores_the_demo_eval_dir(demo_run, tmp_path, capsys):
+  """`wt5 score` recomputes the logged metrics (plus ERASER) offline."""
+  _, results, _ = demo_run
+  result = results["movie_rationales_1000_explanations"]
+  eval_dir = os.path.join(result.model_dir, "validation_eval")
+  out_dir = tmp_path / "scores"
+  assert cli.main(["score", eval_dir, "--output_dir", str(out_dir)]) == 0
+  table = capsys.readouterr().out
+  assert "movie_rationales_eval_v010" in table
+  with open(out_dir / "scores.json") as f:
+    scores = json.load(f)["movie_rationales_eval_v010"]
+  assert sorted(scores) == ["15", "30"]
+  for step in (15, 30):
+    values = scores[str(step)]
+    for key, logged in result.metrics["movie_rationales_eval_v010"].items():
+      assert values[key] == pytest.approx(logged[step], abs=1e-3), key
+    for key in ("iou_precision", "iou_recall", "iou_f1", "token_precision",
+                "token_recall", "token_f1"):
+      assert 0.0 <= values[key] <= 1.0, key
+  with open(out_dir / "scores.csv") as f:
+    header = f.readline().strip()
+  assert header == "task,step,metric,value"
+  with open(out_dir / "movie_rationales_eval_v010.png", "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
