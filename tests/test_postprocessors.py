@@ -5,6 +5,7 @@ import logging
 import pathlib
 import random
 
+from absl import logging as absl_logging
 import pytest
 
 from wt5 import postprocessors
@@ -154,15 +155,26 @@ def test_spec_example_with_spacy(output, inputs):
 
 
 def test_predictions_not_found_are_dropped_and_logged(caplog):
+  # Other modules (TensorFlow, t5) may lower absl's verbosity; log at INFO here.
+  verbosity = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.INFO)
+  absl_logging.get_absl_logger().propagate = True
   caplog.set_level(logging.INFO)
-  result = postprocessors.extractive_explanations(
-      "negative explanation: dull plot explanation: awful explanation: dull plot"
-      " explanation: bad acting", example=_SPEC_EXAMPLE, is_target=False)
+  try:
+    result = _drop_two_of_three()
+  finally:
+    absl_logging.set_verbosity(verbosity)
   assert result == {"label": "negative", "overlap_spans": [(3, 5)],
                     "span_array": [0, 0, 0, 1, 1, 0, 0, 0],
                     "explanations": ["dull plot"]}
   assert ("dropped 2 of 3 predicted explanation(s) not found in the input text"
           in caplog.text)
+
+
+def _drop_two_of_three():
+  return postprocessors.extractive_explanations(
+      "negative explanation: dull plot explanation: awful explanation: dull plot"
+      " explanation: bad acting", example=_SPEC_EXAMPLE, is_target=False)
 
 
 def test_target_not_in_input_is_a_clear_error():

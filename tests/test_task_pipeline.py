@@ -179,7 +179,7 @@ def registry(tmp_path_factory):
   root = tmp_path_factory.mktemp("wt5_tasks")
   data_dir = str(root / "tfds")
   configs = tasks.amazon_configs()
-  sizes = dict(TEST_SIZES, **{"amazon_us_reviews/" + c: {"train": 60}
+  sizes = dict(TEST_SIZES, **{"amazon_us_reviews/" + c: {"train": 100}
                               for c in configs})
   demo_data.write_demo_data(data_dir, sizes=sizes, amazon_configs=configs)
   model = demo_data.train_demo_vocabulary(data_dir, str(root / "spm"))
