@@ -12,7 +12,6 @@ import functools
 import json
 import os
 
-import numpy as np
 import pytest
 import seqio
 import tensorflow_datasets as tfds

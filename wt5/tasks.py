@@ -15,7 +15,7 @@ import: data and the vocabulary are only read when a task is used.
 import dataclasses
 import functools
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 
 import gin
 import seqio
