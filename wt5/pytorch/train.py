@@ -223,7 +223,6 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
       save_total_limit=options.save_total_limit,
       logging_strategy="steps",
       logging_steps=options.logging_steps,
-      logging_dir=os.path.join(options.model_dir, "runs"),
       report_to=["tensorboard"],
       bf16=bf16,
       seed=options.seed,
