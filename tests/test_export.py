@@ -26,7 +26,7 @@ SIZES = {"esnli": {"train": 120, "validation": 12, "test": 2},
                        "test_mismatched": 2},
          "glue/mnli_matched": {"validation": 7, "test": 2},
          "glue/mnli_mismatched": {"validation": 5, "test": 2}}
-LENGTHS = {"inputs": 24, "targets": 20}  # short enough that some examples are trimmed
+LENGTHS = {"inputs": 24, "targets": 12}  # short enough that some examples are trimmed
 MIXTURE = "esnli_mnli_all_explanations"
 # Imports of these fail in the subprocess, as on a machine without them.
 BLOCKED = ("tensorflow", "tensorflow_datasets", "t5", "seqio", "mesh_tensorflow",
@@ -90,8 +90,9 @@ def test_mixture_train_split_is_seqios_sampled_stream(registry):
       "counts": {"esnli_v010": sum(r["task"] == "esnli_v010" for r in records),
                  "mnli_v002": sum(r["task"] == "mnli_v002" for r in records)}}
   # EOS appended after trimming to the sequence lengths.
-  assert all(r["inputs"][-1] == 1 and len(r["inputs"]) <= 24 for r in records)
-  assert max(len(r["targets"]) for r in records) == 20
+  assert all(r["inputs"][-1] == 1 and r["targets"][-1] == 1 for r in records)
+  assert max(len(r["inputs"]) for r in records) == 24
+  assert max(len(r["targets"]) for r in records) == 12
 
 
 def test_eval_split_is_each_tasks_dataset_in_order(registry):
@@ -149,7 +150,7 @@ def test_export_command_line_and_errors(registry, capsys):
   root, data_dir, _ = registry
   out = str(root / "cli")
   assert cli.main(["export", "esnli_v010", "--split", "validation",
-                   "--output_dir", out, "--sequence_length", "24,20",
+                   "--output_dir", out, "--sequence_length", "24,12",
                    "--data_dir", data_dir, "--num_examples", "4"]) == 0
   printed = capsys.readouterr().out
   assert "esnli_v010                                       4\n" in printed
@@ -158,10 +159,10 @@ def test_export_command_line_and_errors(registry, capsys):
     assert len(f.read().splitlines()) == 4
   # A training (mixed) export needs a count; another name may not share a dir.
   assert cli.main(["export", "esnli_v010", "--output_dir", out,
-                   "--sequence_length", "24,20"]) == 2
+                   "--sequence_length", "24,12"]) == 2
   assert "needs num_examples" in capsys.readouterr().err
   assert cli.main(["export", "cos_e_v001", "--split", "validation",
-                   "--output_dir", out, "--sequence_length", "24,20"]) == 2
+                   "--output_dir", out, "--sequence_length", "24,12"]) == 2
   assert ("holds an export with name 'esnli_v010', not 'cos_e_v001'" in
           capsys.readouterr().err)
   with pytest.raises(SystemExit):

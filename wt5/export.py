@@ -105,12 +105,30 @@ def _identity(value, example=None, is_target=False):  # pylint: disable=unused-a
   return value
 
 
+def partial_keywords(fn: Any) -> Dict[str, Any]:
+  """The JSON-able keyword arguments bound by a functools.partial.
+
+  partial_keywords(functools.partial(f, label_classes=("a", "b"))) -> {"label_classes": ["a", "b"]}
+  """
+  keywords = dict(getattr(fn, "keywords", None) or {})
+  if getattr(fn, "args", None):
+    raise ValueError("%r binds positional arguments; cannot record it" % (fn,))
+  return json.loads(json.dumps(keywords))
+
+
 def task_info(task: Any) -> Dict[str, Any]:
-  """The manifest entry of one task: postprocessor and metric names."""
-  return {
+  """The manifest entry of one task: postprocessor and metric names.
+
+  A postprocessor bound with functools.partial is recorded as its function
+  and keyword arguments ("postprocessor_kwargs").
+  """
+  info = {
       "postprocessor": dotted_name(task.postprocessor),
       "metrics": [dotted_name(fn) for fn in task.metric_fns],
   }
+  if task.postprocessor is not None and partial_keywords(task.postprocessor):
+    info["postprocessor_kwargs"] = partial_keywords(task.postprocessor)
+  return info
 
 
 def subtasks_with_split(mixture_or_task: Any, split: str) -> List[Any]:
@@ -238,13 +256,11 @@ def export(name: str, split: str, output_dir: str,
   vocabulary = vocabulary_info(tasks[0].output_features["targets"].vocabulary)
   manifest = load_or_new_manifest(output_dir, name, vocabulary, sequence_length)
   suffix = ".jsonl.gz" if compress else ".jsonl"
-  rates = {}
-  if isinstance(mixture_or_task, seqio.Mixture):
-    rates = dict(zip([t.name for t in tasks],
-                     mixture_or_task._get_all_mixing_rates(tasks)))  # pylint: disable=protected-access
+  is_mixture = isinstance(mixture_or_task, seqio.Mixture)
   for task in seqio.get_subtasks(mixture_or_task):
-    manifest["tasks"][task.name] = dict(task_info(task),
-                                        rate=rates.get(task.name))
+    manifest["tasks"][task.name] = dict(
+        task_info(task),
+        rate=float(mixture_or_task.get_rate(task)) if is_mixture else None)
   if mixed:
     if not num_examples:
       raise ValueError("a mixed (training) export needs num_examples: the "

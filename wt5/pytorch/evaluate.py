@@ -22,6 +22,7 @@ those files into the usual ones.
 """
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -47,11 +48,17 @@ def identity_postprocessor(value, example=None, is_target=False):  # pylint: dis
   return value
 
 
-def load_postprocessor(name: Optional[str]) -> Callable[..., Any]:
-  """The postprocessor recorded in the manifest (identity for None)."""
+def load_postprocessor(name: Optional[str],
+                       kwargs: Optional[Mapping[str, Any]] = None
+                       ) -> Callable[..., Any]:
+  """The postprocessor recorded in the manifest (identity for None).
+
+  load_postprocessor("wt5.postprocessors.abstractive_explanations") -> the function
+  """
   if not name:
     return identity_postprocessor
-  return import_object(name)
+  fn = import_object(name)
+  return functools.partial(fn, **kwargs) if kwargs else fn
 
 
 def decode_ids(processor: Any, ids: Sequence[int], eos_id: int = 1) -> str:
@@ -213,7 +220,8 @@ def evaluate(model_dir: str, export_dir: str, split: str = "validation",
       ids = generate(model, examples[task], max_length, batch_size, device)
       decoded = [decode_ids(processor, row, eos_id) for row in ids]
       try:
-        postprocess = load_postprocessor(info["postprocessor"])
+        postprocess = load_postprocessor(info["postprocessor"],
+                                         info.get("postprocessor_kwargs"))
       except ImportError as e:
         write_lines([json.dumps(d, ensure_ascii=False) for d in decoded],
                     os.path.join(eval_dir, "%s_%d%s" % (task, step,
