@@ -23,7 +23,6 @@ excluded); the wall time of each whole run is printed too. The last line is
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from wt5 import demo  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5 import mtf_binary  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 MIXTURE = "esnli_mnli_all_explanations"
 LENGTHS = {"inputs": 128, "targets": 64}
@@ -41,7 +41,6 @@ ROWS = TOKENS_PER_BATCH // max(LENGTHS.values())
 POSITIONS_PER_STEP = ROWS * sum(LENGTHS.values())
 LEARNING_RATE = 1e-3
 SIZE = "small"  # demo.MODEL_SIZES
-_LOSS_RE = re.compile(r"tf_loss\[[^\]]*\]\[(\d+)\]")
 
 
 def prepare(workdir: str) -> str:
@@ -65,27 +64,24 @@ def run_mtf(workdir: str, env, steps: int):
   """Trains with t5_mesh_transformer; returns (steps/s, wall seconds)."""
   model_dir = os.path.join(workdir, "mtf")
   shutil.rmtree(model_dir, ignore_errors=True)
-  options = demo.DemoOptions(
-      output_dir=workdir, data_dir=os.path.join(workdir, "data"),
-      mixtures=(MIXTURE,), steps=steps,
-      model=demo.ModelShape(*demo.MODEL_SIZES[SIZE]),
-      sequence_length=dict(LENGTHS), tokens_per_batch=TOKENS_PER_BATCH,
-      learning_rate=LEARNING_RATE, checkpoints=1)
-  command = demo.train_command(demo.find_binary(), MIXTURE, model_dir, options)
+  settings = mtf_binary.RunSettings(
+      data_dir=os.path.join(workdir, "data"),
+      model=mtf_binary.ModelShape(*demo.MODEL_SIZES[SIZE]), steps=steps,
+      checkpoints=1, sequence_length=dict(LENGTHS),
+      tokens_per_batch=TOKENS_PER_BATCH, learning_rate=LEARNING_RATE)
+  command = mtf_binary.train_command(mtf_binary.find_binary(), MIXTURE,
+                                     model_dir, settings)
   times = []
 
   def on_line(line):  # The binary prints the loss of every step on a CPU.
-    match = _LOSS_RE.search(line)
-    if match:
-      times.append((int(match.group(1)), time.perf_counter()))
+    parsed = mtf_binary.parse_loss(line)
+    if parsed:
+      times.append((parsed[0], time.perf_counter()))
 
   start = time.perf_counter()
-  code = demo.run_logged(command, env, os.path.join(workdir, "mtf.log"),
-                         on_line)
+  mtf_binary.run_or_raise(command, env, os.path.join(workdir, "mtf.log"),
+                          on_line, "training %s" % MIXTURE)
   wall = time.perf_counter() - start
-  if code != 0:
-    raise SystemExit("t5_mesh_transformer failed; see %s" %
-                     os.path.join(workdir, "mtf.log"))
   return steady_rate(times), wall
 
 

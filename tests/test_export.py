@@ -161,9 +161,9 @@ def test_export_command_line_and_errors(registry, capsys):
   assert cli.main(["export", "esnli_v010", "--output_dir", out,
                    "--sequence_length", "24,12"]) == 2
   assert "needs num_examples" in capsys.readouterr().err
-  assert cli.main(["export", "cos_e_v001", "--split", "validation",
+  assert cli.main(["export", "esnli_v010_0_expln", "--split", "validation",
                    "--output_dir", out, "--sequence_length", "24,12"]) == 2
-  assert ("holds an export with name 'esnli_v010', not 'cos_e_v001'" in
+  assert ("holds an export with name 'esnli_v010', not 'esnli_v010_0_expln'" in
           capsys.readouterr().err)
   with pytest.raises(SystemExit):
     cli.main(["export", "esnli_v010", "--output_dir", out,
@@ -207,3 +207,17 @@ def test_reader_imports_without_tensorflow(registry):
   assert result.returncode == 0, result.stderr
   first = export_data.read_split(out, "train")[0]["task"]
   assert result.stdout == "150 %s\n" % first
+
+
+def test_eval_files_are_written_as_mesh_tensorflow_writes_them(tmp_path):
+  from mesh_tensorflow.transformer import utils as mtf_utils  # pylint: disable=g-import-not-at-top
+  from wt5 import eval_files  # pylint: disable=g-import-not-at-top
+  values = [{"label": "neutral", "explanations": ["Line\none", "café 'q'"]},
+            b"explain nli hypothesis: caf\xc3\xa9\nnext", "plain text", 3,
+            {"label": "positive", "overlap_spans": [(0, 4)],
+             "span_array": [1, 0], "explanations": []}]
+  mine, theirs = str(tmp_path / "mine"), str(tmp_path / "theirs")
+  eval_files.write_values(values, mine)
+  mtf_utils.write_lines_to_file(values, theirs)
+  with open(mine, "rb") as a, open(theirs, "rb") as b:
+    assert a.read() == b.read()

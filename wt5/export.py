@@ -29,6 +29,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
+from wt5 import eval_files
 from wt5.pytorch import data as export_data
 
 DEFAULT_SEQUENCE_LENGTH = {"inputs": 512, "targets": 256}
@@ -70,14 +71,6 @@ def text(value: Any) -> str:
   return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def eval_line(value: Any) -> str:
-  """One line as t5_mesh_transformer writes it (`write_lines_to_file`).
-
-  eval_line({"label": "a\\nb"}) -> "{'label': 'a b'}"; eval_line(b"x") -> "b'x'"
-  """
-  return str(value).replace("\n", " ")
-
-
 def example_record(task: str, ex: Mapping[str, Any],
                    postprocess_fn: Optional[Callable[..., Any]] = None
                    ) -> Dict[str, Any]:
@@ -96,7 +89,7 @@ def example_record(task: str, ex: Mapping[str, Any],
       "targets_pretokenized": text(ex.get("targets_pretokenized", b"")),
   }
   if postprocess_fn is not None:
-    record["target_line"] = eval_line(postprocess_fn(
+    record["target_line"] = eval_files.eval_line(postprocess_fn(
         record["targets_pretokenized"], example=ex, is_target=True))
   return record
 

@@ -29,6 +29,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
+from wt5 import eval_files
 from wt5.pytorch import data as export_data
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import train as train_lib
@@ -96,9 +97,12 @@ def sentencepiece_processor(manifest: Mapping[str, Any],
   return processor
 
 
-def input_line(example: Mapping[str, Any]) -> str:
-  """The `<task>_inputs` line: input_line({"inputs_pretokenized": "a\\nb"}) -> "b'a b'"."""
-  return str(example["inputs_pretokenized"].encode("utf-8")).replace("\n", " ")
+def input_value(example: Mapping[str, Any]) -> bytes:
+  """What the binary writes into `<task>_inputs`: the input's UTF-8 bytes.
+
+  input_value({"inputs_pretokenized": "café"}) -> b"caf\\xc3\\xa9"
+  """
+  return example["inputs_pretokenized"].encode("utf-8")
 
 
 def mesh_example(example: Mapping[str, Any]) -> Dict[str, Any]:
@@ -108,14 +112,6 @@ def mesh_example(example: Mapping[str, Any]) -> Dict[str, Any]:
           "targets": np.array(example["targets"], dtype=np.int32),
           "inputs_pretokenized": example["inputs_pretokenized"].encode("utf-8"),
           "targets_pretokenized": example["targets_pretokenized"].encode("utf-8")}
-
-
-def write_lines(lines: Sequence[str], path: str) -> None:
-  """Writes lines as mesh_tensorflow's `write_lines_to_file`: each + "\\n"."""
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  with open(path, "w", encoding="utf-8") as f:
-    for line in lines:
-      f.write(str(line).replace("\n", " ") + "\n")
 
 
 def generate(model: Any, examples: Sequence[Mapping[str, Any]],
@@ -150,14 +146,14 @@ def write_task_files(eval_dir: str, task: str, step: int,
                      decoded: Sequence[str],
                      postprocess: Callable[..., Any]) -> List[Any]:
   """Writes a task's inputs, targets and step predictions; returns the predictions."""
-  write_lines([input_line(e) for e in examples],
-              os.path.join(eval_dir, task + "_inputs"))
-  write_lines([e["target_line"] for e in examples],
-              os.path.join(eval_dir, task + "_targets"))
+  eval_files.write_values([input_value(e) for e in examples],
+                          eval_files.task_file(eval_dir, task, "inputs"))
+  eval_files.write_values([e["target_line"] for e in examples],
+                          eval_files.task_file(eval_dir, task, "targets"))
   predictions = [postprocess(d, example=mesh_example(e))
                  for d, e in zip(decoded, examples)]
-  write_lines(predictions,
-              os.path.join(eval_dir, "%s_%d_predictions" % (task, step)))
+  eval_files.write_values(predictions,
+                          eval_files.task_file(eval_dir, task, step))
   return predictions
 
 
@@ -223,9 +219,9 @@ def evaluate(model_dir: str, export_dir: str, split: str = "validation",
         postprocess = load_postprocessor(info["postprocessor"],
                                          info.get("postprocessor_kwargs"))
       except ImportError as e:
-        write_lines([json.dumps(d, ensure_ascii=False) for d in decoded],
-                    os.path.join(eval_dir, "%s_%d%s" % (task, step,
-                                                        DECODED_SUFFIX)))
+        eval_files.write_values(
+            [json.dumps(d, ensure_ascii=False) for d in decoded],
+            os.path.join(eval_dir, "%s_%d%s" % (task, step, DECODED_SUFFIX)))
         print("%s: step %d: postprocessor %s not importable here (%s); wrote "
               "the raw decodes to %s_%d%s: run `wt5 evaluate --from_decoded` "
               "where TensorFlow is installed" % (
