@@ -15,7 +15,9 @@ sequence lengths (128 inputs, 64 targets), the same batch shape (16 rows =
 Throughput is counted the same way for both: sequence positions processed
 (rows x (128 + 64) per step) per second of steady training, from the first
 logged step to the last (start-up, graph building and the first step
-excluded); the wall time of each whole run is printed too. The last line is
+excluded); the wall time of each whole run is printed too. torch runs with
+OMP_WAIT_POLICY=PASSIVE, as `wt5 train` sets it: on a shared, loaded CPU
+OpenMP's spinning threads make each step several times slower. The last line is
 `torch_over_mtf: X.XX`, the ratio of the two steady rates.
 
     .venv/bin/python benchmarks/torch_vs_mtf.py [--steps 300] [--workdir DIR]
@@ -89,7 +91,8 @@ def run_torch(workdir: str, env, steps: int):
   """Exports the mixture and trains with `wt5 train`; returns (steps/s, wall)."""
   wt5 = os.path.join(os.path.dirname(sys.executable), "wt5")
   export_dir = os.path.join(workdir, "export")
-  full_env = dict(os.environ, **env)
+  # As `wt5 train` sets it: OpenMP's spinning waits collapse on a loaded CPU.
+  full_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", **env)
   if not os.path.exists(os.path.join(export_dir, "manifest.json")):
     subprocess.run(
         [wt5, "export", MIXTURE, "--split", "train", "--output_dir",

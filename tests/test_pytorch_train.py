@@ -13,8 +13,12 @@ import os
 import subprocess
 import sys
 
-import pytest
-import seqio
+# As `wt5 train` sets it, for torch's OpenMP threads on a shared CPU (read
+# when torch loads; without effect if an earlier test module loaded it).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+import seqio  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from wt5 import cli
 from wt5 import demo_data
@@ -139,6 +143,11 @@ def test_checkpoints_progress_and_tensorboard(run):
 
 
 def test_resume_continues_from_the_newest_checkpoint(run):
+  with pytest.raises(model_lib.ModelError,
+                     match=r"already holds checkpoints \(the newest "
+                     r"checkpoint-120\); pass --resume"):
+    train_lib.train(train_lib.TrainOptions(run["export"], run["model_dir"],
+                                           model="tiny", steps=STEPS + 4))
   summary = train_lib.train(train_lib.TrainOptions(
       run["export"], run["model_dir"], model="tiny", steps=STEPS + 4,
       batch_size=16, learning_rate=3e-3, dropout_rate=0.0, save_steps=SAVE_STEPS,

@@ -27,7 +27,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from wt5 import eval_files
 from wt5.pytorch import data as export_data

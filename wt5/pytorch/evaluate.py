@@ -304,6 +304,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
   """Runs `wt5 evaluate`."""
+  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `wt5 train`
   try:
     if args.from_decoded:
       for name in postprocess_decoded(args.model_dir, args.export_dir,

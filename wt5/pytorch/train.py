@@ -197,9 +197,12 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
     raise export_data.ExportError("%s: split %r has no examples" % (
         options.export_dir, options.split))
   vocab_size = int(manifest["vocabulary"]["size"])
-  resume_from = None
-  if options.resume:
-    resume_from = latest_checkpoint(options.model_dir)
+  resume_from = latest_checkpoint(options.model_dir)
+  if resume_from and not options.resume:
+    raise model_lib.ModelError(
+        "%s already holds checkpoints (the newest %s); pass --resume to "
+        "continue from it, or choose another model_dir" % (
+            options.model_dir, os.path.basename(resume_from)))
   model, note = model_lib.load_model(options.model, vocab_size,
                                      options.dropout_rate, options.seed)
   if note:
@@ -237,11 +240,8 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
       model=model, args=args, train_dataset=examples, data_collator=collator,
       callbacks=[progress])
   trainer.remove_callback(transformers.PrinterCallback)
+  # The Trainer also saves the last step's checkpoint (model and optimizer).
   result = trainer.train(resume_from_checkpoint=resume_from)
-  final = os.path.join(options.model_dir,
-                       "checkpoint-%d" % trainer.state.global_step)
-  if trainer.is_world_process_zero() and not os.path.isdir(final):
-    trainer.save_model(final)
   return dict(progress.summary, global_step=trainer.state.global_step,
               train_loss=result.training_loss, bf16=bf16,
               resumed_from=resume_from)
@@ -289,6 +289,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
   """Runs `wt5 train`."""
+  # OpenMP threads that spin while waiting collapse on a shared, loaded CPU
+  # (each step several times slower); read when torch loads.
+  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
   fields = {f.name for f in dataclasses.fields(TrainOptions)}
   options = TrainOptions(**{k: v for k, v in vars(args).items() if k in fields})
   try:
