@@ -8,6 +8,7 @@ TensorFlow, t5 and seqio cannot be imported.
 
 import glob
 import io
+import json
 import math
 import os
 import subprocess
@@ -240,3 +241,18 @@ def test_presets_mirror_t5_sizes():
   assert model_lib.parameter_count(model) == 60506624  # t5-small
   with pytest.raises(model_lib.ModelError, match="unknown model size 'huge'"):
     model_lib.preset_config("huge", 100)
+
+
+def test_raw_decodes_are_postprocessed_where_tensorflow_is(run, tmp_path):
+  examples = export_data.read_split(run["export"], "validation", TASK)
+  eval_dir = tmp_path / "validation_eval"
+  eval_dir.mkdir()
+  # Decodes equal to the targets postprocess into the targets file's lines.
+  (eval_dir / (TASK + "_7_decoded")).write_text("".join(
+      json.dumps(e["targets_pretokenized"]) + "\n" for e in examples),
+                                                 encoding="utf-8")
+  assert evaluate_lib.postprocess_decoded(str(tmp_path), run["export"]) == [
+      TASK + "_7_predictions"]
+  predictions = (eval_dir / (TASK + "_7_predictions")).read_text("utf-8")
+  assert predictions == (eval_dir / (TASK + "_targets")).read_text("utf-8")
+  assert predictions == "".join(e["target_line"] + "\n" for e in examples)
