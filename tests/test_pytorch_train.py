@@ -23,6 +23,7 @@ import seqio  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from wt5 import cli
 from wt5 import demo_data
+from wt5 import eval_files
 from wt5 import export
 from wt5 import mixtures
 from wt5 import scoring
@@ -119,7 +120,7 @@ def test_eval_files_are_in_t5_mesh_transformers_format(run):
             encoding="utf-8") as f:
     lines = f.read().splitlines()
   assert len(lines) == len(examples) == 60
-  first = scoring.parse_literal(lines[0], "p", 1)
+  first = eval_files.parse_literal(lines[0], "p", 1)
   assert sorted(first) == ["explanations", "label"]
 
 
