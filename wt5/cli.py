@@ -1,4 +1,4 @@
-"""The `wt5` command line: `wt5 demo`, `wt5 data`, `wt5 score`.
+"""The `wt5` command line: `wt5 demo`, `wt5 data`, `wt5 score`, `wt5 export`, `wt5 train`, `wt5 evaluate`.
 
 Each subcommand lives in its own module, which exposes
 `add_arguments(parser)` and `run(args) -> int`; this module only dispatches,
