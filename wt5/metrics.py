@@ -270,7 +270,8 @@ def eraser_rationale_metrics(
   """ERASER hard-rationale scores (DeYoung et al., 2020), as fractions 0..1.
 
   Spans are the `overlap_spans` of the extractive postprocessor (repeated
-  spans counted once per example). A predicted span matches a target span of
+  spans counted once per example; spans that cover no token, such as the
+  (0, 0) of an empty explanation, are not rationales and are left out). A predicted span matches a target span of
   the same example when they overlap and their token IOU is at least
   `iou_threshold`:
 
@@ -295,8 +296,9 @@ def eraser_rationale_metrics(
       _values(predictions, "overlap_spans", "predictions", metric),
       _values(targets, "span_array", "targets", metric),
       _values(predictions, "span_array", "predictions", metric)):
-    gold = sorted(_span_set(target_spans))
-    predicted = sorted(_span_set(predicted_spans))
+    gold = sorted(span for span in _span_set(target_spans) if span[0] < span[1])
+    predicted = sorted(span for span in _span_set(predicted_spans)
+                       if span[0] < span[1])
     total_gold += len(gold)
     total_predicted += len(predicted)
     matches = {(p, g) for p in predicted for g in gold
