@@ -268,7 +268,7 @@ def extractive_explanations(
 
   Steps, as in the 2020 WT5 code: split `output` on `separator` into a label
   and explanations and drop repeated explanations (first kept). The input
-  text is `example["inputs_pretokenized"]` with every "\n" replaced by a
+  text is `example["inputs_pretokenized"]` with every "\\n" replaced by a
   space. Each explanation, as it is, is tokenized alone and located with
   `match_fn(input_tokens, explanation_tokens)` (default `find_token_run`: the
   first run of input tokens equal to its tokens). An empty explanation is an
