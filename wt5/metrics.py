@@ -9,7 +9,11 @@ Label accuracy is scikit-learn's `accuracy_score`, as in the 2020 code
 labels (bytes, None, NaN, mixed strings and numbers that numpy cannot
 compare) two labels are equal when they are `==`, with bytes read as UTF-8
 text first, so b"positive" equals "positive". Empty lists give 0 for every
-value. A dict that lacks a key a metric needs is an error naming the key.
+value. Where a dict lacks a key the metric reads, `esnli_metric` and
+`extractive_explanations_metric` return what the 2020 code returns (it keeps
+each key's values from the dicts that have it and pairs those lists in
+order), with a warning, or raise a ValueError naming the key where the 2020
+code fails; `eraser_rationale_metrics` always raises that error.
 
     esnli_metric(
         [{"label": "entailment", "explanations": ["Snow is white."]}],
@@ -18,7 +22,11 @@ value. A dict that lacks a key a metric needs is an error naming the key.
 """
 
 import itertools
-from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set, Tuple
+from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
+                    Set, Tuple)
+import warnings
+
+from absl import logging
 
 Span = Tuple[int, int]
 
@@ -31,6 +39,41 @@ def _check_lengths(targets: Sequence[Any], predictions: Sequence[Any],
                      f"{len(predictions)} predictions")
 
 
+def _has(answer: Any, key: str) -> bool:
+  """Whether `answer[key]` exists. `_has({"a": 1}, "a")` -> True."""
+  try:
+    answer[key]  # pylint: disable=pointless-statement
+  except (KeyError, TypeError, IndexError):
+    return False
+  return True
+
+
+def _missing_key(answers: Sequence[Any], key: str, side: str,
+                 metric: str) -> Optional[str]:
+  """Names the first answer that lacks `key`; None if every answer has it.
+
+  `_missing_key([{"label": "a"}, {"x": 1}], "label", "targets", "m")` ->
+  "m: targets[1] has no 'label' (its keys: ['x'])".
+  """
+  for index, answer in enumerate(answers):
+    if not _has(answer, key):
+      keys = (sorted(map(str, answer.keys())) if hasattr(answer, "keys")
+              else type(answer).__name__)
+      return f"{metric}: {side}[{index}] has no {key!r} (its keys: {keys})"
+  return None
+
+
+def _first_missing(targets: Sequence[Any], predictions: Sequence[Any],
+                   keys: Sequence[str], metric: str) -> Optional[str]:
+  """`_missing_key` over `keys` in order, targets before predictions."""
+  for key in keys:
+    for side, answers in (("targets", targets), ("predictions", predictions)):
+      message = _missing_key(answers, key, side, metric)
+      if message:
+        return message
+  return None
+
+
 def _values(answers: Sequence[Any], key: str, side: str,
             metric: str) -> List[Any]:
   """Returns `answer[key]` for every answer; a clear error if one lacks it.
@@ -39,16 +82,53 @@ def _values(answers: Sequence[Any], key: str, side: str,
   `_values([{"x": 1}], "label", "targets", "m")` raises ValueError
   "m: targets[0] has no 'label' (its keys: ['x'])".
   """
-  values = []
-  for index, answer in enumerate(answers):
-    try:
-      values.append(answer[key])
-    except (KeyError, TypeError, IndexError):
-      keys = (sorted(map(str, answer.keys())) if hasattr(answer, "keys")
-              else type(answer).__name__)
-      raise ValueError(f"{metric}: {side}[{index}] has no {key!r} (its keys: "
-                       f"{keys})") from None
-  return values
+  message = _missing_key(answers, key, side, metric)
+  if message:
+    raise ValueError(message)
+  return [answer[key] for answer in answers]
+
+
+def _present(answers: Sequence[Any], key: str) -> List[Any]:
+  """`answer[key]` of the answers that have `key`, in order.
+
+  `_present([{"a": 1}, {}, {"a": 3}], "a")` -> [1, 3].
+  """
+  return [answer[key] for answer in answers if _has(answer, key)]
+
+
+def _warn_paired_in_order(message: str) -> None:
+  """Logs that values of a dict lacking a key go to other examples."""
+  logging.warning(
+      "%s; as in the 2020 code, each key's values are taken from the dicts "
+      "that have it and the remaining values are paired in order, so they "
+      "may belong to other examples", message)
+
+
+def _as_2020(metric: str, message: str, targets: Sequence[Any],
+             predictions: Sequence[Any], compute) -> Dict[str, float]:
+  """Returns `compute()` (the 2020 computation) and logs `message`.
+
+  `message` names the first dict lacking a key. Where the computation fails,
+  as the 2020 code does, raises ValueError(`message`), or the error about the
+  numbers of targets and predictions where those differ.
+  """
+  if not all(hasattr(a, "keys") for a in list(targets) + list(predictions)):
+    raise ValueError(message)
+  try:
+    with warnings.catch_warnings(), _np_errstate():
+      warnings.simplefilter("ignore")
+      result = compute()
+  except Exception:  # pylint: disable=broad-except
+    _check_lengths(targets, predictions, metric)
+    raise ValueError(message) from None
+  _warn_paired_in_order(message)
+  return result
+
+
+def _np_errstate():
+  """numpy error state of the 2020 computation: nan for an empty mean."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  return np.errstate(all="ignore")
 
 
 def _label_key(label: Any) -> Any:
@@ -131,6 +211,11 @@ def esnli_metric(targets: Sequence[Mapping[str, Any]],
   arguments are not modified.
   """
   metric = "esnli_metric"
+  missing = _first_missing(targets, predictions, ("label", "explanations"),
+                           metric)
+  if missing:
+    return _as_2020(metric, missing, targets, predictions,
+                    lambda: _esnli_2020(targets, predictions))
   _check_lengths(targets, predictions, metric)
   target_labels = _values(targets, "label", "targets", metric)
   prediction_labels = _values(predictions, "label", "predictions", metric)
@@ -151,6 +236,46 @@ def esnli_metric(targets: Sequence[Mapping[str, Any]],
           t5_metrics.bleu(references, predicted)["bleu"]))),
       "expln1_length": len(predicted[0]),
   }
+
+
+def _esnli_2020(targets: Sequence[Mapping[str, Any]],
+                predictions: Sequence[Mapping[str, Any]]) -> Dict[str, float]:
+  """`esnli_metric` on dicts that may lack keys, as the 2020 code computes it.
+
+  Labels and explanations come from the dicts that have them; accuracy pairs
+  the two label lists in order (scikit-learn rejects lists of different
+  lengths); the reference streams hold the targets that have "explanations"
+  (the second one "" where such a target has one explanation) and sacrebleu
+  scores the first hypotheses against them, as many as the streams hold.
+  Raises where the 2020 code raises: a prediction without "explanations",
+  no target with "explanations", `None` explanations, no prediction.
+  `_esnli_2020([{"label": "a", "explanations": ["x"]}, {"label": "b"}],
+  [{"label": "a", "explanations": ["x"]}, {"explanations": ["y"]}])` ->
+  {"accuracy": 100.0, "bleu": 0.0, "expln1_length": 1}.
+  """
+  import sklearn.metrics  # pylint: disable=g-import-not-at-top
+  from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
+
+  target_explanations = _present(targets, "explanations")
+  first = ["" if not e else e[0] for e in target_explanations]
+  references = [first]
+  if any(len(e) > 1 for e in target_explanations):
+    references.append([e[1] if len(e) > 1 else "" for e in target_explanations])
+  predicted = []
+  for prediction in predictions:
+    explanations = prediction["explanations"]
+    len(explanations)  # None fails here, as in the 2020 code.
+    predicted.append(explanations[0] if explanations else "")
+  if not first or not predicted:
+    raise ValueError("no explanations to score")
+  accuracy = 100 * sklearn.metrics.accuracy_score(
+      _present(targets, "label"), _present(predictions, "label"))
+  # sacrebleu pairs hypotheses with the reference streams in order and stops
+  # at the shortest, so extra hypotheses are not scored.
+  bleu = t5_metrics.bleu(references, predicted[:len(first)])["bleu"]
+  return {"accuracy": float(accuracy),
+          "bleu": min(100.0, max(0.0, float(bleu))),
+          "expln1_length": len(predicted[0])}
 
 
 def _span_set(spans: Iterable[Any]) -> Set[Span]:
@@ -225,6 +350,11 @@ def extractive_explanations_metric(
   and "span_array". Empty lists give 0.0 for every key.
   """
   metric = "extractive_explanations_metric"
+  missing = _first_missing(targets, predictions,
+                           ("label", "overlap_spans", "span_array"), metric)
+  if missing:
+    return _as_2020(metric, missing, targets, predictions,
+                    lambda: _extractive_2020(targets, predictions))
   _check_lengths(targets, predictions, metric)
   target_labels = _values(targets, "label", "targets", metric)
   prediction_labels = _values(predictions, "label", "predictions", metric)
@@ -248,6 +378,41 @@ def extractive_explanations_metric(
       "accuracy": _accuracy_percent(target_labels, prediction_labels),
       "f1": 100.0 * sum(span_f1s) / n,
       "partial match f1": 100.0 * sum(token_f1s) / n,
+      "avg_explanation_count": sum(counts) / len(counts) if counts else 0.0,
+  }
+
+
+def _extractive_2020(
+    targets: Sequence[Mapping[str, Any]],
+    predictions: Sequence[Mapping[str, Any]]) -> Dict[str, float]:
+  """`extractive_explanations_metric` on dicts that may lack keys, as in 2020.
+
+  Each key's values come from the dicts that have it; the target and
+  prediction lists are paired in order up to the shorter one, and a mean
+  over no pairs is nan. Raises where the 2020 code raises (label lists of
+  different lengths, span arrays scikit-learn rejects, unhashable spans).
+  `_extractive_2020([{"label": "a", "span_array": [1]}, {"label": "a",
+  "overlap_spans": [(0, 1)], "span_array": [1]}], [{"label": "a",
+  "overlap_spans": [(0, 1)], "span_array": [1]}] * 2)` -> {"accuracy": 100.0,
+  "f1": 100.0, "partial match f1": 100.0, "avg_explanation_count": 0.0}.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import sklearn.metrics  # pylint: disable=g-import-not-at-top
+
+  span_f1s = []
+  for gold, predicted in zip(_present(targets, "overlap_spans"),
+                             _present(predictions, "overlap_spans")):
+    common = len(set(gold) & set(predicted))
+    span_f1s.append(_f1(common / len(predicted) if predicted else 0,
+                        common / len(gold) if gold else 0))
+  token_f1s = [sklearn.metrics.f1_score(t, p) for t, p in zip(
+      _present(targets, "span_array"), _present(predictions, "span_array"))]
+  counts = [len(e) for e in _present(predictions, "explanations")]
+  return {
+      "accuracy": float(100 * sklearn.metrics.accuracy_score(
+          _present(targets, "label"), _present(predictions, "label"))),
+      "f1": float(np.mean(span_f1s) * 100),
+      "partial match f1": float(100 * np.mean(token_f1s)),
       "avg_explanation_count": sum(counts) / len(counts) if counts else 0.0,
   }
 
