@@ -8,6 +8,10 @@ code raises, the library's documented behaviour is pinned instead and the
 test says so.
 """
 
+import logging
+import math
+
+from absl import logging as absl_logging
 import pytest
 import tensorflow as tf
 
@@ -345,31 +349,159 @@ def test_esnli_first_explanation_length_of_no_explanation():
   assert metrics.esnli_metric(targets, predictions) == expected
 
 
+# Dicts lacking a key. The 2020 code builds each key's list from the dicts
+# that have the key and pairs the lists in order (zip stops at the shorter);
+# the library returns that result and logs a warning. Where the 2020 code
+# then fails, the library raises an error naming the first dict lacking a key.
+
+EX = "extractive_explanations_metric"
+
+
+def test_target_without_overlap_spans_pairs_the_rest_in_order():
+  # 2020: target spans [[(0, 1)]] (only targets[1] has them) zipped with
+  # predicted [[(0, 1)], [(1, 2)]]: one pair, (0, 1) vs (0, 1), F1 1 -> 100.0
+  # (targets[1]'s own prediction would score 0). Arrays pair as they are:
+  # [1,0]/[1,0] F1 1, [1,0]/[0,1] F1 0 -> 50.0. Counts (1 + 2) / 2 = 1.5.
+  targets = [{"label": "a", "span_array": [1, 0]},
+             {"label": "b", "overlap_spans": [(0, 1)], "span_array": [1, 0]}]
+  predictions = [
+      {"label": "a", "overlap_spans": [(0, 1)], "span_array": [1, 0],
+       "explanations": ["x"]},
+      {"label": "b", "overlap_spans": [(1, 2)], "span_array": [0, 1],
+       "explanations": ["y", "z"]}]
+  assert metrics.extractive_explanations_metric(targets, predictions) == {
+      "accuracy": 100.0, "f1": 100.0, "partial match f1": 50.0,
+      "avg_explanation_count": 1.5}
+
+
+def test_prediction_without_span_array_pairs_the_rest_in_order():
+  # 2020: target arrays [1,0,0], [0,1,1]; predicted arrays only [1,1,0]
+  # (predictions[1]'s): one pair, [1,0,0]/[1,1,0]: TP 1, precision 1/2,
+  # recall 1 -> F1 2/3 -> 66.67 (its own target would give 0.5). Spans
+  # (0,1)/(0,1) F1 1 and (1,3)/(1,2) F1 0 -> 50.0; labels a/a, a/b -> 50.0;
+  # no prediction has "explanations" -> 0.0.
+  targets = [{"label": "a", "overlap_spans": [(0, 1)], "span_array": [1, 0, 0]},
+             {"label": "a", "overlap_spans": [(1, 3)], "span_array": [0, 1, 1]}]
+  predictions = [{"label": "a", "overlap_spans": [(0, 1)]},
+                 {"label": "b", "overlap_spans": [(1, 2)],
+                  "span_array": [1, 1, 0]}]
+  assert metrics.extractive_explanations_metric(targets, predictions) == {
+      "accuracy": 50.0, "f1": 50.0,
+      "partial match f1": pytest.approx(200 / 3, abs=1e-9),
+      "avg_explanation_count": 0.0}
+
+
+def test_both_sides_without_label_at_one_index():
+  # 2020: labels ["a", "b"] against ["a", "c"] (index 0 left out on both
+  # sides): accuracy 1/2 -> 50.0. Every span and array pair matches: 100.0.
+  targets = [{"overlap_spans": [(0, 1)], "span_array": [1]},
+             {"label": "a", "overlap_spans": [(0, 1)], "span_array": [1]},
+             {"label": "b", "overlap_spans": [(0, 1)], "span_array": [1]}]
+  predictions = [{"overlap_spans": [(0, 1)], "span_array": [1]},
+                 {"label": "a", "overlap_spans": [(0, 1)], "span_array": [1]},
+                 {"label": "c", "overlap_spans": [(0, 1)], "span_array": [1]}]
+  assert metrics.extractive_explanations_metric(targets, predictions) == {
+      "accuracy": 50.0, "f1": 100.0, "partial match f1": 100.0,
+      "avg_explanation_count": 0.0}
+
+
+def test_no_target_with_overlap_spans_gives_nan_f1():
+  # 2020: no span pair, np.mean([]) -> nan; arrays [0]/[0]: F1 0 -> 0.0.
+  result = metrics.extractive_explanations_metric(
+      [{"label": "a", "span_array": [0]}],
+      [{"label": "a", "overlap_spans": [], "span_array": [0]}])
+  assert math.isnan(result.pop("f1"))
+  assert result == {"accuracy": 100.0, "partial match f1": 0.0,
+                    "avg_explanation_count": 0.0}
+
+
+def test_esnli_target_without_explanations_pairs_the_rest_in_order():
+  # 2020: one reference stream ["x y z w"] (targets[1]'s); sacrebleu 2.6.0
+  # zips the hypotheses ["x y z w", "p q"] with it, so only predictions[0]
+  # is scored, against targets[1]'s reference: a perfect match, BLEU 100.
+  # Labels a/a, b/b -> 100.0; predictions[0]'s explanation has 7 characters.
+  targets = [{"label": "a"}, {"label": "b", "explanations": ["x y z w"]}]
+  predictions = [{"label": "a", "explanations": ["x y z w"]},
+                 {"label": "b", "explanations": ["p q"]}]
+  assert metrics.esnli_metric(targets, predictions) == {
+      "accuracy": 100.0, "bleu": pytest.approx(100.0, abs=1e-9),
+      "expln1_length": 7}
+
+
+def test_esnli_missing_key_keeps_second_stream_aligned():
+  # targets[2] has no explanations: the streams hold targets[0] and [1]. The
+  # 2020 second stream would be ["a b c d"] alone; as everywhere, the library
+  # aligns it with "" (see the README): streams ["x y z w", "q"] and
+  # ["", "a b c d"]; hypotheses "x y z w", "a b c d" (predictions[2] is not
+  # scored: the streams hold two): every n-gram matches, closest reference
+  # lengths 4 and 4 -> 100.0 (2020: 100.0 too, scoring the first pair only).
+  # Labels ["b", "c"] (targets[0] has none) against ["b", "c"]
+  # (predictions[2] has none) -> 100.0.
+  targets = [{"explanations": ["x y z w"]},
+             {"label": "b", "explanations": ["q", "a b c d"]},
+             {"label": "c"}]
+  predictions = [{"label": "b", "explanations": ["x y z w"]},
+                 {"label": "c", "explanations": ["a b c d"]},
+                 {"explanations": ["z"]}]
+  assert metrics.esnli_metric(targets, predictions) == {
+      "accuracy": 100.0, "bleu": pytest.approx(100.0, abs=1e-9),
+      "expln1_length": 7}
+
+
+def test_missing_key_logs_one_warning(caplog):
+  verbosity = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.INFO)
+  absl_logging.get_absl_logger().propagate = True
+  caplog.set_level(logging.INFO)
+  try:
+    metrics.extractive_explanations_metric(
+        [{"label": "a", "span_array": [0]}, {"label": "a", "span_array": [0]}],
+        [{"label": "a", "span_array": [0]}, {"label": "a", "span_array": [0]}])
+  finally:
+    absl_logging.set_verbosity(verbosity)
+  assert [r.getMessage() for r in caplog.records if r.name == "absl"] == [
+      "extractive_explanations_metric: targets[0] has no 'overlap_spans' (its "
+      "keys: ['label', 'span_array']); as in the 2020 code, each key's values "
+      "are taken from the dicts that have it and the remaining values are "
+      "paired in order, so they may belong to other examples"]
+
+
 @pytest.mark.parametrize("metric,targets,predictions,message", [
-    (metrics.extractive_explanations_metric,
-     [{"label": "a", "span_array": [0]}],
-     [{"label": "a", "overlap_spans": [], "span_array": [0]}],
-     "extractive_explanations_metric: targets[0] has no 'overlap_spans' "
-     "(its keys: ['label', 'span_array'])"),
-    (metrics.extractive_explanations_metric,
-     [{"label": "a", "overlap_spans": [], "span_array": [0]}] * 2,
-     [{"label": "a", "overlap_spans": [], "span_array": [0]},
-      {"label": "a", "overlap_spans": []}],
-     "extractive_explanations_metric: predictions[1] has no 'span_array'"),
+    # 2020: label lists of lengths 0 and 1; scikit-learn rejects them.
     (metrics.extractive_explanations_metric,
      [{"overlap_spans": [], "span_array": [0]}],
      [{"label": "a", "overlap_spans": [], "span_array": [0]}],
-     "extractive_explanations_metric: targets[0] has no 'label'"),
+     f"{EX}: targets[0] has no 'label' (its keys: ['overlap_spans', "
+     "'span_array'])"),
+    # 2020: arrays pair [0]/[1, 1]; scikit-learn rejects lengths 1 and 2.
+    (metrics.extractive_explanations_metric,
+     [{"label": "a", "overlap_spans": [], "span_array": [0]},
+      {"label": "a", "overlap_spans": [], "span_array": [1, 1]}],
+     [{"label": "a", "overlap_spans": []},
+      {"label": "a", "overlap_spans": [], "span_array": [1, 1]}],
+     f"{EX}: predictions[0] has no 'span_array' (its keys: ['label', "
+     "'overlap_spans'])"),
+    # 2020: no reference stream, t5's bleu reads targets[0] of [].
     (metrics.esnli_metric, [{"label": "a"}],
      [{"label": "a", "explanations": []}],
      "esnli_metric: targets[0] has no 'explanations' (its keys: ['label'])"),
+    # 2020: prediction["explanations"] -> KeyError.
+    (metrics.esnli_metric, [{"label": "a", "explanations": ["x"]}],
+     [{"label": "a"}],
+     "esnli_metric: predictions[0] has no 'explanations' (its keys: "
+     "['label'])"),
+    # 2020: label lists of lengths 1 and 0.
     (metrics.esnli_metric, [{"label": "a", "explanations": []}],
-     [{"explanations": []}], "esnli_metric: predictions[0] has no 'label'"),
+     [{"explanations": []}],
+     "esnli_metric: predictions[0] has no 'label' (its keys: "
+     "['explanations'])"),
+    # Not a 2020 metric: always an error.
     (metrics.eraser_rationale_metrics, [{"span_array": []}],
      [{"overlap_spans": [], "span_array": []}],
-     "eraser_rationale_metrics: targets[0] has no 'overlap_spans'"),
+     "eraser_rationale_metrics: targets[0] has no 'overlap_spans' (its keys: "
+     "['span_array'])"),
 ])
 def test_missing_key_is_a_clear_error(metric, targets, predictions, message):
   with pytest.raises(ValueError) as info:
     metric(targets, predictions)
-  assert message in str(info.value)
+  assert str(info.value) == message

@@ -460,10 +460,10 @@ def test_task_module_registers_extra_tasks(tmp_path, monkeypatch, capsys):
 def test_failing_metric_is_reported(eval_dir):
   report = scoring.score_eval_dir(
       eval_dir, tasks=[ESNLI], steps=[200],
-      metric_fns=[scoring.import_object("wt5.metrics.extractive_explanations_metric")])
+      metric_fns=[scoring.import_object("wt5.metrics.eraser_rationale_metrics")])
   assert report.problems == [
-      "esnli_v010: step 200: metric wt5.metrics.extractive_explanations_metric "
-      "failed: ValueError: extractive_explanations_metric: targets[0] has no "
+      "esnli_v010: step 200: metric wt5.metrics.eraser_rationale_metrics "
+      "failed: ValueError: eraser_rationale_metrics: targets[0] has no "
       "'overlap_spans' (its keys: ['explanations', 'label'])"]
 
 

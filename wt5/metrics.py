@@ -206,9 +206,12 @@ def esnli_metric(targets: Sequence[Mapping[str, Any]],
   - "expln1_length": the number of characters of the first prediction's first
     explanation.
 
-  Every dict needs "label" and "explanations" (None or [] for none). Empty
-  lists give {"accuracy": 0.0, "bleu": 0.0, "expln1_length": 0}. The
-  arguments are not modified.
+  Every dict should have "label" and "explanations" (None or [] for none).
+  Where one lacks a key, the result is the 2020 code's (`_esnli_2020`) and a
+  warning is logged; where the 2020 code fails, a ValueError names the key,
+  e.g. "esnli_metric: predictions[0] has no 'explanations' (its keys:
+  ['label'])". Empty lists give {"accuracy": 0.0, "bleu": 0.0,
+  "expln1_length": 0}. The arguments are not modified.
   """
   metric = "esnli_metric"
   missing = _first_missing(targets, predictions, ("label", "explanations"),
@@ -346,8 +349,11 @@ def extractive_explanations_metric(
   One example, target spans [(0, 2), (5, 6)], predicted [(0, 2), (3, 4)],
   arrays [1,1,0,0,0,1] and [1,1,0,1,0,0], labels equal:
   {"accuracy": 100.0, "f1": 50.0, "partial match f1": 66.66..,
-   "avg_explanation_count": 2.0}. Every dict needs "label", "overlap_spans"
-  and "span_array". Empty lists give 0.0 for every key.
+   "avg_explanation_count": 2.0}. Every dict should have "label",
+  "overlap_spans" and "span_array"; where one lacks a key, the result is the
+  2020 code's (`_extractive_2020`: values paired in order, nan for a mean of
+  nothing) and a warning is logged; where the 2020 code fails, a ValueError
+  names the key. Empty lists give 0.0 for every key.
   """
   metric = "extractive_explanations_metric"
   missing = _first_missing(targets, predictions,
