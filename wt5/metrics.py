@@ -195,7 +195,7 @@ def esnli_metric(targets: Sequence[Mapping[str, Any]],
   has a second explanation, a second stream holds every target's second
   explanation. Where only some targets have one, the missing ones are ""
   so that the streams stay aligned (the 2020 code passed a shorter second
-  stream, which sacrebleu rejects). Returns:
+  stream, which sacrebleu 2 scores against the wrong hypotheses). Returns:
 
   - "accuracy": `t5.evaluation.metrics.accuracy` of the labels (percent;
     labels it rejects are compared as the module docstring says);
@@ -252,9 +252,10 @@ def _esnli_2020(targets: Sequence[Mapping[str, Any]],
   scores the first hypotheses against them, as many as the streams hold.
   Raises where the 2020 code raises: a prediction without "explanations",
   no target with "explanations", `None` explanations, no prediction.
-  `_esnli_2020([{"label": "a", "explanations": ["x"]}, {"label": "b"}],
-  [{"label": "a", "explanations": ["x"]}, {"explanations": ["y"]}])` ->
-  {"accuracy": 100.0, "bleu": 0.0, "expln1_length": 1}.
+  `_esnli_2020([{"label": "a", "explanations": ["x y z w"]}, {"label": "b"}],
+  [{"label": "a", "explanations": ["x y z w"]}, {"label": "b",
+  "explanations": ["q"]}])` -> {"accuracy": 100.0, "bleu": 100.0,
+  "expln1_length": 7} ("q" is not scored: the stream holds one reference).
   """
   import sklearn.metrics  # pylint: disable=g-import-not-at-top
   from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
