@@ -30,6 +30,11 @@ setuptools.setup(
         "numpy<1.25",
         "matplotlib",
     ],
-    extras_require={"test": ["pytest", "hypothesis"]},
+    extras_require={
+        "test": ["pytest", "hypothesis"],
+        # seqio's cache job (seqio_cache_tasks) and `wt5 data amazon --beam`;
+        # 2.77.0 is the newest release that accepts protobuf 3.20 / numpy 1.24.
+        "beam": ["apache-beam[tfrecord]==2.77.0"],
+    },
     entry_points={"console_scripts": ["wt5=wt5.cli:main"]},
 )
