@@ -201,3 +201,17 @@ def test_the_command_line(tmp_path, capsys):
   assert cli.main(["data", "amazon", "--tsv", str(tmp_path / "nope.tsv"),
                    "--data_dir", data_dir]) == 2
   assert "nope.tsv: no such file" in capsys.readouterr().err
+
+
+def test_a_beam_pipeline_writes_the_same(converted):
+  data_dir = str(converted["root"] / "tfds_beam")
+  messages = []
+  counts = amazon_tsv.convert(
+      [converted["books_path"], converted["ebooks_path"]], data_dir,
+      report=messages.append, pipeline_options=["--runner=DirectRunner"])
+  assert counts == converted["counts"]
+  assert messages == converted["messages"]
+  for config in ("Books_v1_02", "Digital_Ebook_Purchase_v1_01"):
+    assert collections.Counter(as_rows(data_dir, config)) == (
+        collections.Counter(as_rows(converted["data_dir"], config)))
+  assert sorted(os.listdir(data_dir)) == ["amazon_us_reviews"]

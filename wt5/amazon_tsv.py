@@ -163,8 +163,58 @@ def read_examples(path: str, counts: Counts, report: Report
       yield "%s:%d" % (name, number), {"data": row}
 
 
-def _builder_class(files: Sequence[str], counts: Counts, report: Report):
-  """TFDS's amazon_us_reviews builder, reading `files` instead of the web."""
+MAX_REPORTS_PER_FILE = 1000  # Bad rows a Beam worker hands back per file.
+
+
+def _file_examples(path: str, counts_dir: str
+                   ) -> Iterator[Tuple[str, Dict[str, Dict[str, str]]]]:
+  """A Beam worker's share: one file's examples, then its counts as JSON.
+
+  Bad rows are logged on the worker; the first MAX_REPORTS_PER_FILE reports
+  and all counts go to COUNTS_DIR/<file name>.json for the launcher.
+  """
+  import json  # pylint: disable=g-import-not-at-top
+  import logging  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  counts, reports = Counts(), []
+
+  def report(message: str) -> None:
+    logging.warning(message)
+    if len(reports) < MAX_REPORTS_PER_FILE:
+      reports.append(message)
+
+  yield from read_examples(path, counts, report)
+  with tf.io.gfile.GFile(os.path.join(counts_dir, os.path.basename(path) +
+                                      ".json"), "w") as f:
+    json.dump({"read": counts.read, "written": counts.written,
+               "skipped": dict(counts.skipped), "reports": reports}, f)
+
+
+def _collect_counts(counts_dir: str, counts: Counts, report: Report) -> None:
+  """Adds the counts (and reports) the Beam workers left in `counts_dir`."""
+  import json  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  for name in sorted(tf.io.gfile.listdir(counts_dir)):
+    with tf.io.gfile.GFile(os.path.join(counts_dir, name)) as f:
+      part = json.load(f)
+    counts.read += part["read"]
+    counts.written += part["written"]
+    counts.skipped.update(part["skipped"])
+    for message in part["reports"]:
+      report(message)
+    skipped = sum(part["skipped"].values())
+    if skipped > len(part["reports"]):
+      report("%s: %d more skipped rows are in the Beam workers' logs" % (
+          name[:-len(".json")], skipped - len(part["reports"])))
+
+
+def _builder_class(files: Sequence[str], counts: Counts, report: Report,
+                   counts_dir: Optional[str] = None):
+  """TFDS's amazon_us_reviews builder, reading `files` instead of the web.
+
+  With `counts_dir`, the examples come from a Beam pipeline (one file per
+  worker task) and the counts are left there.
+  """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   base = tfds.builder_cls(NAME)
 
@@ -174,6 +224,10 @@ def _builder_class(files: Sequence[str], counts: Counts, report: Report):
 
     def _split_generators(self, dl_manager):
       del dl_manager  # Nothing to download.
+      if counts_dir:
+        import apache_beam as beam  # pylint: disable=g-import-not-at-top
+        return {"train": beam.Create(list(files)) | "ReadTsv" >> beam.FlatMap(
+            _file_examples, counts_dir=counts_dir)}
       return {"train": self._generate_examples(files)}
 
     def _generate_examples(self, file_paths):  # pylint: disable=arguments-renamed
@@ -184,13 +238,15 @@ def _builder_class(files: Sequence[str], counts: Counts, report: Report):
 
 
 def convert(tsv_files: Sequence[str], data_dir: str,
-            report: Report = lambda message: print(message, file=sys.stderr)
+            report: Report = lambda message: print(message, file=sys.stderr),
+            pipeline_options: Optional[Sequence[str]] = None
             ) -> Dict[str, Counts]:
   """Writes `amazon_us_reviews/<Config>:0.1.0` under `data_dir` from TSV files.
 
   Every file's name and header are checked before anything is written; a
   dataset already prepared there under the same configuration is replaced.
-  Returns {config: Counts}.
+  With `pipeline_options` (Beam's, e.g. ["--runner=DirectRunner"]) TFDS
+  writes through a Beam pipeline on that runner. Returns {config: Counts}.
 
   convert(["amazon_reviews_us_Books_v1_00.tsv"], "/d")
     -> {"Books_v1_00": Counts(read=5, written=4, skipped={"wrong number of columns": 1})}
@@ -224,10 +280,23 @@ def convert(tsv_files: Sequence[str], data_dir: str,
                               "not replacing it" % target)
       shutil.rmtree(target)
     counts = Counts()
-    builder = _builder_class(paths, counts, report)(config=config,
-                                                    data_dir=data_dir)
+    download_config = None
+    counts_dir = None
+    if pipeline_options is not None:
+      import tempfile  # pylint: disable=g-import-not-at-top
+      from apache_beam.options import pipeline_options as beam_options  # pylint: disable=g-import-not-at-top
+      os.makedirs(data_dir, exist_ok=True)
+      counts_dir = tempfile.mkdtemp(prefix="amazon_tsv_counts_",
+                                    dir=data_dir)
+      download_config = tfds.download.DownloadConfig(
+          beam_options=beam_options.PipelineOptions(list(pipeline_options)))
+    builder = _builder_class(paths, counts, report, counts_dir)(
+        config=config, data_dir=data_dir)
     with contextlib.redirect_stdout(io.StringIO()):  # TFDS's "Downloading".
-      builder.download_and_prepare()
+      builder.download_and_prepare(download_config=download_config)
+    if counts_dir:
+      _collect_counts(counts_dir, counts, report)
+      shutil.rmtree(counts_dir)
     results[config] = counts
   if not had_downloads:
     shutil.rmtree(downloads, ignore_errors=True)
@@ -245,13 +314,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       ".tsv or .tsv.gz (one per configuration).")
   parser.add_argument("--data_dir", required=True,
                       help="TFDS data directory to write into.")
+  parser.add_argument("--pipeline_options", default=None,
+                      help="Write through an Apache Beam pipeline with these "
+                      "comma-separated Beam options, e.g. "
+                      "--runner=DirectRunner,--direct_num_workers=2 (or a "
+                      "Dataflow, Flink or Spark runner's options).")
 
 
 def run(args: argparse.Namespace) -> int:
   """Converts the files and prints the counts per configuration."""
   data_dir = os.path.abspath(args.data_dir)
   try:
-    results = convert(args.tsv, data_dir)
+    options = (None if args.pipeline_options is None else
+               [o for o in args.pipeline_options.split(",") if o])
+    results = convert(args.tsv, data_dir, pipeline_options=options)
   except (ValueError, OSError) as e:
     print("wt5 data amazon: %s" % e, file=sys.stderr)
     return 2
