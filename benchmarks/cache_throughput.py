@@ -36,8 +36,8 @@ from typing import Dict, List, Sequence, Tuple
 import psutil
 
 from wt5 import caching
-from wt5 import demo
 from wt5 import demo_data
+from wt5 import mtf_binary
 
 TASKS = ("esnli_v010", "movie_rationales_v010")
 REVIEWS_PER_MOVIE = 22  # Demo reviews per long review: about 2,000 tokens.
@@ -145,25 +145,26 @@ def read_on_the_fly(task_name: str) -> Tuple[float, int]:
 def training_steps_per_second(root: str, data_dir: str, cache_dir: str,
                               steps: int, cached: bool, model: str) -> float:
   """Steps/s of the stock binary between its first and last logged step."""
-  options = demo.DemoOptions(
+  settings = mtf_binary.RunSettings(
       data_dir=data_dir, steps=steps, checkpoints=1, tokens_per_batch=2048,
       sequence_length={"inputs": 128, "targets": 64},
-      model=demo.ModelShape(d_model=64, d_ff=128, d_kv=16, num_heads=4,
-                            num_layers=2))
+      model=mtf_binary.ModelShape(d_model=64, d_ff=128, d_kv=16, num_heads=4,
+                                  num_layers=2),
+      gin_params=("mesh_train_dataset_fn.use_cached = %s" % cached,))
   name = "cached" if cached else "on_the_fly"
-  command = demo.train_command(demo.find_binary(), "esnli_v010",
-                               os.path.join(root, "model_" + name), options)
-  command += ["--additional_task_cache_dirs=%s" % cache_dir,
-              "--gin_param=mesh_train_dataset_fn.use_cached = %s" % cached]
+  command = mtf_binary.train_command(
+      mtf_binary.find_binary(), "esnli_v010",
+      os.path.join(root, "model_" + name), settings)
+  command.append("--additional_task_cache_dirs=%s" % cache_dir)
   seen: List[Tuple[float, int]] = []
 
   def on_line(line: str) -> None:
-    parsed = demo.parse_loss(line)
+    parsed = mtf_binary.parse_loss(line)
     if parsed:
       seen.append((time.monotonic(), parsed[0]))
 
   log_path = os.path.join(root, "train_%s.log" % name)
-  rc = demo.run_logged(command, {"WT5_VOCAB_MODEL": model}, log_path, on_line)
+  rc = mtf_binary.run_logged(command, {"WT5_VOCAB_MODEL": model}, log_path, on_line)
   if rc or len(seen) < 2:
     raise SystemExit("training %s failed; see %s" % (name, log_path))
   (t0, s0), (t1, s1) = seen[0], seen[-1]

@@ -18,9 +18,10 @@ import seqio
 import tensorflow_datasets as tfds
 
 from wt5 import caching
-from wt5 import demo
 from wt5 import demo_data
+from wt5 import eval_files
 from wt5 import mixtures
+from wt5 import mtf_binary
 from wt5 import tasks
 from wt5 import vocab
 
@@ -61,8 +62,8 @@ UNCACHED_TASK = "cos_e_labels_skip100_v001"
 CACHED_TASKS = [TRAIN_TASK] + [t for t, _ in FAMILY_TASKS.values()]
 BINARY_OPTIONS = dict(steps=10, checkpoints=1, tokens_per_batch=256,
                       sequence_length={"inputs": 64, "targets": 32},
-                      model=demo.ModelShape(d_model=32, d_ff=64, d_kv=8,
-                                            num_heads=2, num_layers=1))
+                      model=mtf_binary.ModelShape(d_model=32, d_ff=64, d_kv=8,
+                                                  num_heads=2, num_layers=1))
 
 
 def _env(**extra):
@@ -158,40 +159,42 @@ def test_the_workers_see_the_vocabulary_setting(cached):
 
 def run_binary(command, cached, name):
   log_path = str(cached["root"] / (name + ".log"))
-  rc = demo.run_logged(command, {"WT5_VOCAB_MODEL": cached["model"]},
+  rc = mtf_binary.run_logged(command, {"WT5_VOCAB_MODEL": cached["model"]},
                        log_path, on_line=lambda line: None)
   with open(log_path) as f:
     return rc, f.read()
 
 
-def train_command(cached, mixture, model_dir):
-  options = demo.DemoOptions(data_dir=cached["data_dir"], **BINARY_OPTIONS)
-  return demo.train_command(demo.find_binary(), mixture, model_dir, options) + [
-      "--additional_task_cache_dirs=%s" % cached["cache_dir"],
-      "--gin_param=mesh_train_dataset_fn.use_cached = True"]
+def binary_command(cached, kind, mixture, model_dir):
+  """The stock binary's train or eval command, reading from the cache."""
+  settings = mtf_binary.RunSettings(
+      data_dir=cached["data_dir"],
+      gin_params=("mesh_%s_dataset_fn.use_cached = True" % kind,),
+      **BINARY_OPTIONS)
+  build = (mtf_binary.train_command if kind == "train" else
+           mtf_binary.eval_command)
+  return build(mtf_binary.find_binary(), mixture, model_dir, settings) + [
+      "--additional_task_cache_dirs=%s" % cached["cache_dir"]]
 
 
 def test_the_stock_binary_trains_and_evaluates_from_the_cache(cached):
   model_dir = str(cached["root"] / "model")
-  rc, log = run_binary(train_command(cached, TRAIN_TASK, model_dir), cached,
-                       "train")
+  rc, log = run_binary(binary_command(cached, "train", TRAIN_TASK, model_dir),
+                       cached, "train")
   assert rc == 0, log[-4000:]
   assert "'%s' is cached at %s" % (
       TRAIN_TASK, os.path.join(cached["cache_dir"], TRAIN_TASK)) in log
   assert os.path.exists(os.path.join(model_dir, "model.ckpt-10.index"))
 
   eval_task = "cos_e_eval_v001"
-  options = demo.DemoOptions(data_dir=cached["data_dir"], **BINARY_OPTIONS)
-  command = demo.eval_command(demo.find_binary(), eval_task, model_dir,
-                              options) + [
-      "--additional_task_cache_dirs=%s" % cached["cache_dir"],
-      "--gin_param=mesh_eval_dataset_fn.use_cached = True"]
+  command = binary_command(cached, "eval", eval_task, model_dir)
   rc, log = run_binary(command, cached, "eval")
   assert rc == 0, log[-4000:]
   assert "'%s' is cached at %s" % (
       eval_task, os.path.join(cached["cache_dir"], eval_task)) in log
   eval_dir = os.path.join(model_dir, "validation_eval")
-  targets = demo.read_literals(os.path.join(eval_dir, eval_task + "_targets"))
+  targets = eval_files.read_values(os.path.join(eval_dir,
+                                             eval_task + "_targets"))
   task = seqio.get_mixture_or_task(eval_task)
   expected = [task.postprocess_fn(ex["targets_pretokenized"].decode("utf-8"),
                                   example=ex, is_target=True)
@@ -200,13 +203,14 @@ def test_the_stock_binary_trains_and_evaluates_from_the_cache(cached):
   assert sorted(map(repr, targets)) == sorted(map(repr, expected))
   assert len(targets) == 6
   predictions = os.path.join(eval_dir, eval_task + "_10_predictions")
-  assert len(demo.read_literals(predictions)) == 6
+  assert len(eval_files.read_values(predictions)) == 6
 
 
 def test_a_task_that_is_not_cached_says_how_to_cache_it(cached):
   model_dir = str(cached["root"] / "model_partly_cached")
-  rc, log = run_binary(train_command(cached, PARTLY_CACHED_MIXTURE, model_dir),
-                       cached, "partly_cached")
+  rc, log = run_binary(
+      binary_command(cached, "train", PARTLY_CACHED_MIXTURE, model_dir),
+      cached, "partly_cached")
   assert rc != 0
   expected = caching.not_cached_message(
       UNCACHED_TASK, [cached["cache_dir"]], cached["data_dir"],
