@@ -106,6 +106,7 @@ class CacheAwareTask(seqio.Task):
   def assert_cached(self) -> None:
     """Raises NotCachedError unless a cache directory holds this task."""
     if not self.cache_dir:
+      # seqio sets the TFDS data directory override but has no getter.
+      tfds_data_dir = getattr(seqio.utils, "_TFDS_DATA_DIR_OVERRIDE", None)
       raise NotCachedError(not_cached_message(
-          self.name, seqio.utils.get_global_cache_dirs(),
-          getattr(seqio.utils, "_TFDS_DATA_DIR_OVERRIDE", None)))
+          self.name, seqio.utils.get_global_cache_dirs(), tfds_data_dir))
