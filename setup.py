@@ -32,8 +32,7 @@ setuptools.setup(
     ],
     extras_require={
         "test": ["pytest", "hypothesis"],
-        # seqio's cache job (seqio_cache_tasks) and `wt5 data amazon --beam`;
-        # 2.77.0 is the newest release that accepts protobuf 3.20 / numpy 1.24.
+        # seqio_cache_tasks; 2.77.0 fits the TF 2.12 / protobuf 3.20 lock (older ones force cloudpickle or grpcio down).
         "beam": ["apache-beam[tfrecord]==2.77.0"],
     },
     entry_points={"console_scripts": ["wt5=wt5.cli:main"]},
