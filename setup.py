@@ -32,6 +32,15 @@ setuptools.setup(
     ],
     extras_require={
         "test": ["pytest", "hypothesis"],
+        # `wt5 train` / `wt5 evaluate` (wt5.pytorch): no TensorFlow needed.
+        "torch": [
+            "torch>=2.1",  # the model and DDP; pick the CUDA build on GPUs
+            "transformers>=4.40",  # T5ForConditionalGeneration, Seq2SeqTrainer
+            "accelerate>=0.26",  # required by transformers' Trainer
+            "sentencepiece",  # decoding without seqio
+            "tensorboard",  # SummaryWriter behind the Trainer's logs
+            "tqdm",  # the progress bar
+        ],
         # seqio_cache_tasks; 2.77.0 fits the TF 2.12 / protobuf 3.20 lock (older ones force cloudpickle or grpcio down).
         "beam": ["apache-beam[tfrecord]==2.77.0"],
     },
