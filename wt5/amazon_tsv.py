@@ -25,7 +25,7 @@ import io
 import os
 import re
 import sys
-from typing import (Callable, Dict, IO, Iterator, List, Mapping, Optional,
+from typing import (Callable, Dict, IO, Iterator, List, Optional,
                     Sequence, Tuple)
 
 HEADER = ("marketplace", "customer_id", "review_id", "product_id",
