@@ -13,7 +13,7 @@ from typing import List, Optional
 
 _SUBCOMMANDS = {
     "demo": ("wt5.demo", "Train and evaluate a small WT5 model end to end on the CPU."),
-    "data": ("wt5.demo_data", "Write the embedded WT5 demo datasets in TFDS format."),
+    "data": ("wt5.data_command", "Write the embedded WT5 demo datasets in TFDS format, or prepare Amazon reviews from TSV files."),
     "score": ("wt5.scoring", "Re-score a t5_mesh_transformer eval directory offline."),
     "export": ("wt5.export", "Write a task or mixture split to JSON Lines files."),
     "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
