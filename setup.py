@@ -15,7 +15,7 @@ setuptools.setup(
     license="Apache 2.0",
     python_requires=">=3.9",
     packages=setuptools.find_packages(include=["wt5", "wt5.*"]),
-    package_data={"wt5": ["gin/*.gin", "gin/*/*.gin"]},
+    package_data={"wt5": ["gin/*.gin", "gin/*/*.gin", "report/templates/*"]},
     include_package_data=True,
     install_requires=[
         "t5==0.9.4",
@@ -29,7 +29,8 @@ setuptools.setup(
         "sacrebleu",
         "numpy<1.25",
         "matplotlib",
+        "Jinja2",
     ],
-    extras_require={"test": ["pytest", "hypothesis"]},
+    extras_require={"test": ["pytest", "hypothesis", "playwright==1.65.2"]},
     entry_points={"console_scripts": ["wt5=wt5.cli:main"]},
 )
