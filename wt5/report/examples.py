@@ -62,9 +62,19 @@ def read_values(path: str) -> List[Any]:
 def read_inputs(path: str) -> List[str]:
   """The input texts of a `<task>_inputs` file, newlines as spaces.
 
-  A line `b'explain sentiment review: fun'` gives "explain sentiment review: fun".
+  t5_mesh_transformer writes each input as a bytes literal: the line
+  `b'explain sentiment review: fun'` gives "explain sentiment review: fun".
+  A file whose lines are not all string or bytes literals is read as text.
   """
-  return [as_text(v).replace("\n", " ") for v in read_values(path)]
+  lines = scoring.read_lines(path)
+  try:
+    values = [scoring.parse_literal(line, path, i + 1)
+              for i, line in enumerate(lines)]
+  except scoring.ScoringError:
+    values = lines
+  if not all(isinstance(v, (str, bytes)) for v in values):
+    values = lines
+  return [as_text(v).replace("\n", " ") for v in values]
 
 
 def highlight_segments(text: str, gold: Sequence[int], predicted: Sequence[int]
