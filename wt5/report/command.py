@@ -60,17 +60,19 @@ def score_runs(eval_dirs: Sequence[str]
   return runs, problems
 
 
-def collect_examples(eval_dir: str, tasks: Sequence[str], step: Optional[int]
+def collect_examples(eval_dir: str, step: Optional[int]
                      ) -> Tuple[Dict[str, Dict[str, Any]], List[str]]:
-  """The examples of each task of `eval_dir` at `step` (default its last)."""
+  """The examples of each task of `eval_dir` at `step` (default: its last).
+
+  Returns {task: `examples.task_examples(...)`} and the problems met.
+  """
   try:
     found = scoring.find_eval_files(eval_dir)
   except scoring.ScoringError as e:
     return {}, [str(e)]
   result, problems = {}, []
-  for task in tasks:
-    files = found.get(task)
-    if files is None or not files.predictions:
+  for task, files in found.items():
+    if not files.predictions:
       continue
     chosen = step if step is not None else max(files.predictions)
     try:
@@ -80,35 +82,36 @@ def collect_examples(eval_dir: str, tasks: Sequence[str], step: Optional[int]
   return result, problems
 
 
+def task_sections(summary: summary_lib.Summary, num_runs: int,
+                  examples: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+  """What the template shows per task: table rows, plot, examples."""
+  names = list(summary) + [t for t in examples if t not in summary]
+  sections = []
+  for index, task in enumerate(names):
+    by_step = summary.get(task, {})
+    sections.append({
+        "id": "task%d" % index,
+        "name": task,
+        "steps": list(by_step),
+        "rows": [{"metric": m,
+                  "cells": [summary_lib.format_cell(by_step[s].get(m), num_runs)
+                            for s in by_step]}
+                 for m in summary_lib.metric_names(by_step)],
+        "plot": (summary_lib.plot_png_data_uri(task, by_step)
+                 if by_step else None),
+        "examples": examples.get(task),
+    })
+  return sections
+
+
 def build_page(eval_dirs: Sequence[str], step: Optional[int] = None,
                page_size: int = 25) -> Tuple[str, List[str]]:
   """Renders the report page; returns its HTML and the problems met."""
   import jinja2  # pylint: disable=g-import-not-at-top
   runs, problems = score_runs(eval_dirs)
-  summary = summary_lib.aggregate(runs)
-  task_names = list(summary)
-  for task in scoring.find_eval_files(eval_dirs[0]) if os.path.isdir(
-      eval_dirs[0]) else []:
-    if task not in task_names:
-      task_names.append(task)
-  examples, example_problems = collect_examples(eval_dirs[0], task_names, step)
-  problems.extend(example_problems)
-  tasks = []
-  for index, task in enumerate(task_names):
-    by_step = summary.get(task, {})
-    metrics = summary_lib.metric_names(by_step)
-    rows = [{"metric": m,
-             "cells": [summary_lib.format_cell(by_step[s].get(m), len(runs))
-                       for s in by_step]}
-            for m in metrics]
-    tasks.append({
-        "id": "task%d" % index,
-        "name": task,
-        "steps": list(by_step),
-        "rows": rows,
-        "plot": summary_lib.plot_png_data_uri(task, by_step) if by_step else None,
-        "examples": examples.get(task),
-    })
+  examples, example_problems = collect_examples(eval_dirs[0], step)
+  problems.extend(p for p in example_problems if p not in problems)
+  tasks = task_sections(summary_lib.aggregate(runs), len(runs), examples)
   data = {"pageSize": page_size,
           "tasks": {t["id"]: t["examples"] for t in tasks if t["examples"]}}
   env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
