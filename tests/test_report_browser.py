@@ -16,6 +16,7 @@ from playwright.sync_api import sync_playwright
 import pytest
 
 from wt5 import cli
+from wt5 import eval_files
 from wt5 import postprocessors
 from wt5 import scoring
 from wt5 import tokenization
@@ -301,11 +302,10 @@ def test_report_of_the_demo_eval_dir(browser, demo_run, tmp_path):
       "Examples at step %d (100, extractive)" % step)
   # Every highlighted character is a token of the annotated or predicted
   # spans, in the class the span arrays give.
-  targets = [dict(t) for t in scoring.parse_lines(
-      scoring.read_lines(os.path.join(eval_dir, MOVIE + "_targets")),
-      "t", "literal")]
-  predictions = scoring.parse_lines(scoring.read_lines(os.path.join(
-      eval_dir, "%s_%d_predictions" % (MOVIE, step))), "p", "literal")
+  targets = eval_files.read_values(
+      eval_files.task_file(eval_dir, MOVIE, "targets"))
+  predictions = eval_files.read_values(
+      eval_files.task_file(eval_dir, MOVIE, step))
   cards = movie.locator("article.example")
   checked_gold = 0
   for k in range(cards.count()):

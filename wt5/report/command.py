@@ -32,6 +32,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from wt5 import eval_files
 from wt5 import scoring
 from wt5.report import examples as examples_lib
 from wt5.report import summary as summary_lib
@@ -67,8 +68,8 @@ def collect_examples(eval_dir: str, step: Optional[int]
   Returns {task: `examples.task_examples(...)`} and the problems met.
   """
   try:
-    found = scoring.find_eval_files(eval_dir)
-  except scoring.ScoringError as e:
+    found = eval_files.find_eval_files(eval_dir)
+  except eval_files.EvalFileError as e:
     return {}, [str(e)]
   result, problems = {}, []
   for task, files in found.items():
@@ -77,7 +78,7 @@ def collect_examples(eval_dir: str, step: Optional[int]
     chosen = step if step is not None else max(files.predictions)
     try:
       result[task] = examples_lib.task_examples(files, chosen)
-    except scoring.ScoringError as e:
+    except eval_files.EvalFileError as e:
       problems.append("examples: %s" % e)
   return result, problems
 

@@ -28,11 +28,10 @@ Abstractive example:
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from wt5 import eval_files
 from wt5 import gated_scores
-from wt5 import scoring
 
 NONE, GOLD, PREDICTED, BOTH = 0, 1, 2, 3
-INPUTS_SUFFIX = "_inputs"
 
 
 def as_text(value: Any) -> str:
@@ -53,12 +52,6 @@ def finite(value: float) -> Optional[float]:
   return value if math.isfinite(value) else None
 
 
-def read_values(path: str) -> List[Any]:
-  """The values of an eval file (literals or plain text, detected)."""
-  lines = scoring.read_lines(path)
-  return scoring.parse_lines(lines, path, scoring.detect_line_format(lines))
-
-
 def read_inputs(path: str) -> List[str]:
   """The input texts of a `<task>_inputs` file, newlines as spaces.
 
@@ -66,11 +59,10 @@ def read_inputs(path: str) -> List[str]:
   `b'explain sentiment review: fun'` gives "explain sentiment review: fun".
   A file whose lines are not all string or bytes literals is read as text.
   """
-  lines = scoring.read_lines(path)
+  lines = eval_files.read_lines(path)
   try:
-    values = [scoring.parse_literal(line, path, i + 1)
-              for i, line in enumerate(lines)]
-  except scoring.ScoringError:
+    values = eval_files.parse_lines(lines, path, "literal")
+  except eval_files.EvalFileError:
     values = lines
   if not all(isinstance(v, (str, bytes)) for v in values):
     values = lines
@@ -168,28 +160,30 @@ def plain_example(index: int, text: Optional[str], target: Any,
   }
 
 
-def task_examples(files: scoring.EvalFiles, step: int) -> Dict[str, Any]:
+def task_examples(files: eval_files.EvalFiles, step: int) -> Dict[str, Any]:
   """The examples of `files.task` at checkpoint `step`.
 
   Returns {"kind": "extractive" | "abstractive" | "plain", "step": step,
-  "examples": [...], "notes": [...]}. Raises scoring.ScoringError when the
+  "examples": [...], "notes": [...]}. Raises eval_files.EvalFileError when the
   targets or that step's predictions cannot be read, or differ in length.
   """
   if files.targets is None:
-    raise scoring.ScoringError("%s: the targets file is missing" % files.task)
+    raise eval_files.EvalFileError("%s: the targets file is missing" %
+                                   files.task)
   if step not in files.predictions:
-    raise scoring.ScoringError(
+    raise eval_files.EvalFileError(
         "%s: no predictions at step %d (steps: %s)" %
         (files.task, step, ", ".join(map(str, files.predictions)) or "none"))
-  targets = read_values(files.targets)
-  predictions = read_values(files.predictions[step])
+  targets = eval_files.read_values(files.targets, "auto")
+  predictions = eval_files.read_values(files.predictions[step], "auto")
   if len(predictions) != len(targets):
-    raise scoring.ScoringError(
+    raise eval_files.EvalFileError(
         "%s has %d line(s) but %s has %d" % (
             files.targets, len(targets), files.predictions[step],
             len(predictions)))
   notes = []
-  inputs_path = files.targets[:-len(scoring.TARGETS_SUFFIX)] + INPUTS_SUFFIX
+  inputs_path = (files.targets[:-len(eval_files.TARGETS_SUFFIX)] +
+                 eval_files.INPUTS_SUFFIX)
   texts: List[Optional[str]] = [None] * len(targets)
   try:
     read = read_inputs(inputs_path)
@@ -198,7 +192,7 @@ def task_examples(files: scoring.EvalFiles, step: int) -> Dict[str, Any]:
     else:
       notes.append("%s has %d line(s), the targets %d; inputs not shown" %
                    (inputs_path, len(read), len(targets)))
-  except scoring.ScoringError as e:
+  except eval_files.EvalFileError as e:
     notes.append("inputs not shown: %s" % e)
   if gated_scores.is_extractive(targets) and gated_scores.is_extractive(
       predictions):
