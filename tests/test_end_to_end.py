@@ -3,8 +3,8 @@
 The session fixture `demo_run` (tests/conftest.py) runs the demo's own code
 path (embedded data, demo vocabulary, training and evaluation of two WT5
 mixtures by the `t5_mesh_transformer` binary) with a one-layer model and a
-few dozen steps; the tests then check what it wrote and logged. The parsing and formatting
-helpers are checked on exact strings.
+few dozen steps; the tests then check what it wrote and logged. The parsing
+and formatting helpers are checked on exact strings.
 """
 
 import io
