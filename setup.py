@@ -31,6 +31,17 @@ setuptools.setup(
         "matplotlib",
         "Jinja2",
     ],
-    extras_require={"test": ["pytest", "hypothesis", "playwright==1.65.2"]},
+    extras_require={
+        "test": ["pytest", "hypothesis", "playwright==1.65.2"],
+        # `wt5 train` / `wt5 evaluate` (wt5.pytorch): no TensorFlow needed.
+        "torch": [
+            "torch>=2.1",  # the model and DDP; pick the CUDA build on GPUs
+            "transformers>=4.40",  # T5ForConditionalGeneration, Seq2SeqTrainer
+            "accelerate>=0.26",  # required by transformers' Trainer
+            "sentencepiece",  # decoding without seqio
+            "tensorboard",  # SummaryWriter behind the Trainer's logs
+            "tqdm",  # the progress bar
+        ],
+    },
     entry_points={"console_scripts": ["wt5=wt5.cli:main"]},
 )

@@ -463,7 +463,8 @@ def test_failing_metric_is_reported(eval_dir):
       metric_fns=[scoring.import_object("wt5.metrics.extractive_explanations_metric")])
   assert report.problems == [
       "esnli_v010: step 200: metric wt5.metrics.extractive_explanations_metric "
-      "failed: KeyError: 'overlap_spans'"]
+      "failed: ValueError: extractive_explanations_metric: targets[0] has no "
+      "'overlap_spans' (its keys: ['explanations', 'label'])"]
 
 
 def test_bad_metric_path_is_an_error(eval_dir, capsys):

@@ -188,6 +188,26 @@ def task_file(eval_dir: str, task: str, kind: Union[str, int]) -> str:
   return os.path.join(eval_dir, "%s_%s" % (task, kind))
 
 
+# ---------------------------------------------------------------------------
+# Writing, as t5_mesh_transformer does (mesh_tensorflow's write_lines_to_file).
+
+
+def eval_line(value: Any) -> str:
+  """One value as a line of an eval file: `str()`, newlines as spaces.
+
+  eval_line({"label": "a\nb"}) -> "{'label': 'a b'}"; eval_line(b"x y") -> "b'x y'"
+  """
+  return str(value).replace("\n", " ")
+
+
+def write_values(values: Sequence[Any], path: str) -> None:
+  """Writes one `eval_line` per value, each ended by "\n", replacing `path`."""
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  with open(path, "w", encoding="utf-8") as f:
+    for value in values:
+      f.write(eval_line(value) + "\n")
+
+
 def format_output(value: Any) -> str:
   """A decoded, postprocessed output as one line of text.
 

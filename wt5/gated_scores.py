@@ -24,7 +24,8 @@ Here the per-example scores are:
   "bleu_correct_pred" is, in addition, the corpus BLEU of
   `wt5.metrics.esnli_metric` computed on the correctly labelled examples only.
 
-Label equality is the metrics' own (`wt5.metrics`: bytes read as UTF-8).
+Label equality is the metrics' own (`wt5.metrics`, scikit-learn's accuracy on
+the one example).
 Every value is a percentage (0..100). With no examples, or no correctly
 labelled example, every value is 0.0 (FEB's numpy mean would give NaN).
 
@@ -71,7 +72,8 @@ def label_correct(target: Mapping[str, Any], prediction: Mapping[str, Any]) -> b
 
   label_correct({"label": b"positive"}, {"label": "positive"}) -> True.
   """
-  return metrics._accuracy_percent([target], [prediction]) == 100.0  # pylint: disable=protected-access
+  return metrics._accuracy_percent(  # pylint: disable=protected-access
+      [target["label"]], [prediction["label"]]) == 100.0
 
 
 def explanation_text(answer: Mapping[str, Any], index: int) -> str:
@@ -79,7 +81,8 @@ def explanation_text(answer: Mapping[str, Any], index: int) -> str:
 
   explanation_text({"explanations": ["a", b"b"]}, 1) -> "b".
   """
-  return metrics._explanation(answer, index)  # pylint: disable=protected-access
+  return metrics._explanation(  # pylint: disable=protected-access
+      answer.get("explanations"), index)
 
 
 def bleu_references(target: Mapping[str, Any]) -> List[str]:
