@@ -42,6 +42,8 @@ setuptools.setup(
             "tensorboard",  # SummaryWriter behind the Trainer's logs
             "tqdm",  # the progress bar
         ],
+        # seqio_cache_tasks; 2.77.0 fits the TF 2.12 / protobuf 3.20 lock (older ones force cloudpickle or grpcio down).
+        "beam": ["apache-beam[tfrecord]==2.77.0"],
     },
     entry_points={"console_scripts": ["wt5=wt5.cli:main"]},
 )

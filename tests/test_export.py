@@ -1,7 +1,6 @@
 """`wt5 export` writes exactly the seqio examples; the reader needs no TensorFlow."""
 
 import gzip
-import json
 import os
 import subprocess
 import sys

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 _SUBCOMMANDS = {
     "demo": ("wt5.demo", "Train and evaluate a small WT5 model end to end on the CPU."),
-    "data": ("wt5.demo_data", "Write the embedded WT5 demo datasets in TFDS format."),
+    "data": ("wt5.data_command", "Write the embedded WT5 demo datasets in TFDS format, or prepare Amazon reviews from TSV files."),
     "score": ("wt5.scoring", "Re-score a t5_mesh_transformer eval directory offline."),
     "report": ("wt5.report.command", "Render eval directories as one self-contained HTML page."),
     "export": ("wt5.export", "Write a task or mixture split to JSON Lines files."),

@@ -24,6 +24,7 @@ from t5.data import glue_utils
 import t5.evaluation.metrics
 import tensorflow_datasets as tfds
 
+from wt5 import caching
 from wt5 import metrics
 from wt5 import postprocessors
 from wt5 import preprocessors
@@ -290,6 +291,7 @@ def register_tasks(vocabulary: Optional[seqio.Vocabulary] = None
       seqio.TaskRegistry.remove(row.name)
       seqio.TaskRegistry.add(
           row.name,
+          task_cls=caching.CacheAwareTask,
           source=seqio.TfdsDataSource(tfds_name=row.source or family.source,
                                       splits=row.splits),
           preprocessors=_task_pipeline(family.preprocessor, row.kwargs),
