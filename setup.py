@@ -15,7 +15,7 @@ setuptools.setup(
     license="Apache 2.0",
     python_requires=">=3.9",
     packages=setuptools.find_packages(include=["wt5", "wt5.*"]),
-    package_data={"wt5": ["gin/*.gin", "gin/*/*.gin"]},
+    package_data={"wt5": ["gin/*.gin", "gin/*/*.gin", "report/templates/*"]},
     include_package_data=True,
     install_requires=[
         "t5==0.9.4",
@@ -29,9 +29,10 @@ setuptools.setup(
         "sacrebleu",
         "numpy<1.25",
         "matplotlib",
+        "Jinja2",
     ],
     extras_require={
-        "test": ["pytest", "hypothesis"],
+        "test": ["pytest", "hypothesis", "playwright==1.65.2"],
         # `wt5 train` / `wt5 evaluate` (wt5.pytorch): no TensorFlow needed.
         "torch": [
             "torch>=2.1",  # the model and DDP; pick the CUDA build on GPUs

@@ -1,10 +1,10 @@
 """End to end: `wt5 demo` at a tiny size, through the stock t5_mesh_transformer.
 
-The module fixture runs the demo's own code path (embedded data, demo
-vocabulary, training and evaluation of two WT5 mixtures by the
-`t5_mesh_transformer` binary) with a one-layer model and a few dozen steps;
-the tests then check what it wrote and logged. The parsing and formatting
-helpers are checked on exact strings.
+The session fixture `demo_run` (tests/conftest.py) runs the demo's own code
+path (embedded data, demo vocabulary, training and evaluation of two WT5
+mixtures by the `t5_mesh_transformer` binary) with a one-layer model and a
+few dozen steps; the tests then check what it wrote and logged. The parsing
+and formatting helpers are checked on exact strings.
 """
 
 import io
@@ -23,7 +23,6 @@ from wt5 import mtf_binary
 from wt5 import metrics as wt5_metrics
 
 MIXTURES = ("esnli_mnli_all_explanations", "movie_rationales_1000_explanations")
-STEPS = 30
 ESNLI_KEYS = ["accuracy", "bleu", "expln1_length"]
 EXTRACTIVE_KEYS = ["accuracy", "f1", "partial match f1", "avg_explanation_count"]
 EVAL_TASKS = {
@@ -32,19 +31,6 @@ EVAL_TASKS = {
                                     "mnli_explain_eval_mismatched_v002"],
     "movie_rationales_1000_explanations": ["movie_rationales_eval_v010"],
 }
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-  output_dir = str(tmp_path_factory.mktemp("wt5_demo"))
-  out = io.StringIO()
-  options = demo.options_from_args(cli.build_parser("demo").parse_args(
-      ["demo", "--output_dir", output_dir, "--mixtures", ",".join(MIXTURES),
-       "--steps", str(STEPS), "--model_size", "tiny",
-       "--tokens_per_batch", "1024", "--checkpoints", "2",
-       "--examples", "2"]))
-  results = demo.run_demo(options, out=out)
-  return output_dir, {r.mixture: r for r in results}, out.getvalue()
 
 
 def test_options_from_the_command_line(tmp_path):

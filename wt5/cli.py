@@ -1,4 +1,5 @@
-"""The `wt5` command line: `wt5 demo`, `wt5 data`, `wt5 score`, `wt5 export`, `wt5 train`, `wt5 evaluate`.
+"""The `wt5` command line: `wt5 demo`, `wt5 data`, `wt5 score`, `wt5 report`,
+`wt5 export`, `wt5 train`, `wt5 evaluate`.
 
 Each subcommand lives in its own module, which exposes
 `add_arguments(parser)` and `run(args) -> int`; this module only dispatches,
@@ -15,6 +16,7 @@ _SUBCOMMANDS = {
     "demo": ("wt5.demo", "Train and evaluate a small WT5 model end to end on the CPU."),
     "data": ("wt5.data_command", "Write the embedded WT5 demo datasets in TFDS format, or prepare Amazon reviews from TSV files."),
     "score": ("wt5.scoring", "Re-score a t5_mesh_transformer eval directory offline."),
+    "report": ("wt5.report.command", "Render eval directories as one self-contained HTML page."),
     "export": ("wt5.export", "Write a task or mixture split to JSON Lines files."),
     "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
     "evaluate": ("wt5.pytorch.evaluate", "Decode PyTorch checkpoints into t5 eval files."),

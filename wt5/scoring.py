@@ -38,6 +38,7 @@ import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from wt5 import eval_files
+from wt5 import gated_scores
 from wt5.eval_files import (EvalFiles, LINE_FORMATS, TARGETS_SUFFIX,
                             detect_line_format, find_eval_files, parse_lines,
                             read_lines)
@@ -46,6 +47,7 @@ MetricFn = Callable[[Sequence[Any], Sequence[Any]], Mapping[str, Any]]
 
 DEFAULT_TASK_MODULES = ("wt5.tasks",)
 ERASER_METRIC = "wt5.metrics.eraser_rationale_metrics"
+GATED_METRIC = "wt5.gated_scores.gated_scores"
 
 
 class ScoringError(eval_files.EvalFileError):
@@ -251,11 +253,13 @@ def score_task_files(files: EvalFiles,
                      report: Report,
                      steps: Optional[Sequence[int]] = None,
                      line_format: str = "auto",
-                     eraser_fn: Optional[MetricFn] = None) -> None:
+                     eraser_fn: Optional[MetricFn] = None,
+                     gated_fn: Optional[MetricFn] = None) -> None:
   """Scores every checkpoint of one task, adding scores and problems to `report`.
 
   `metric_fns` None means the task's registered ones. `eraser_fn`, if given,
-  is added for extractive tasks.
+  is added for extractive tasks, `gated_fn`, if given, for tasks whose
+  targets are WT5 answers (dicts with a label and explanations).
   """
   task = files.task
   if files.targets is None:
@@ -292,6 +296,8 @@ def score_task_files(files: EvalFiles,
     return
   if eraser_fn is not None and is_extractive(targets):
     fns = fns + [eraser_fn]
+  if gated_fn is not None and gated_scores.is_explained(targets):
+    fns = fns + [gated_fn]
   if not fns:
     report.problems.append(
         "%s: no metric functions to compute (the task is registered without "
@@ -319,7 +325,8 @@ def score_eval_dir(eval_dir: str,
                    metric_fns: Optional[Sequence[MetricFn]] = None,
                    task_modules: Sequence[str] = DEFAULT_TASK_MODULES,
                    line_format: str = "auto",
-                   eraser: bool = True) -> Report:
+                   eraser: bool = True,
+                   gated: bool = False) -> Report:
   """Recomputes the metrics of every task and checkpoint in `eval_dir`.
 
   Args:
@@ -332,6 +339,8 @@ def score_eval_dir(eval_dir: str,
     line_format: "auto", "literal" or "text" (see `detect_line_format`).
     eraser: also compute `wt5.metrics.eraser_rationale_metrics` for tasks
       whose targets come from the extractive postprocessor.
+    gated: also compute `wt5.gated_scores.gated_scores` (explanation scores
+      counted only where the label is right) for tasks with WT5 answers.
 
   Returns:
     A Report: scores sorted by task then step, and the problems met.
@@ -341,6 +350,7 @@ def score_eval_dir(eval_dir: str,
                      (LINE_FORMATS, line_format))
   report = Report()
   eraser_fn = import_object(ERASER_METRIC) if eraser else None
+  gated_fn = import_object(GATED_METRIC) if gated else None
   try:
     found = find_eval_files(eval_dir)
   except eval_files.EvalFileError as e:
@@ -363,7 +373,8 @@ def score_eval_dir(eval_dir: str,
                              (name, eval_dir))
       continue
     score_task_files(found[name], metric_fns, report, steps=steps,
-                     line_format=line_format, eraser_fn=eraser_fn)
+                     line_format=line_format, eraser_fn=eraser_fn,
+                     gated_fn=gated_fn)
   report.scores.sort(key=lambda s: (s.task, s.step))
   return report
 
@@ -513,6 +524,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       "--no_eraser", action="store_true",
       help="do not add the ERASER rationale metrics for extractive tasks")
   parser.add_argument(
+      "--gated", action="store_true",
+      help="also compute the accuracy-gated explanation scores "
+      "(wt5.gated_scores: *_correct_pred, *_correct_normalized)")
+  parser.add_argument(
       "--no_plot", action="store_true", help="do not draw the PNG plots")
 
 
@@ -526,7 +541,8 @@ def run(args: argparse.Namespace) -> int:
   report = score_eval_dir(
       args.eval_dir, tasks=args.task, steps=args.step, metric_fns=metric_fns,
       task_modules=list(DEFAULT_TASK_MODULES) + list(args.task_module),
-      line_format=args.line_format, eraser=not args.no_eraser)
+      line_format=args.line_format, eraser=not args.no_eraser,
+      gated=args.gated)
   for note in report.notes:
     print("note: %s" % note, file=sys.stderr)
   if report.scores:
