@@ -8,11 +8,6 @@ directories.
 
 import io
 
-# sentencepiece's trainer crashes (SIGSEGV) when TensorFlow's shared libraries
-# were loaded before sentencepiece's own; the demo trains its vocabulary in
-# this process, after test modules have imported TensorFlow. Loading
-# sentencepiece first, before any test module, avoids it.
-import sentencepiece  # pylint: disable=unused-import
 import pytest
 
 from wt5 import cli

@@ -25,8 +25,11 @@ import contextlib
 import dataclasses
 import functools
 import io
+import json
 import os
 import random
+import subprocess
+import sys
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
                     Sequence)
 
@@ -698,8 +701,6 @@ def train_demo_vocabulary(data_dir: str, model_prefix: str,
 
   train_demo_vocabulary("/tmp/d", "/tmp/d/vocab/wt5_demo") -> "/tmp/d/vocab/wt5_demo.model"
   """
-  import sentencepiece as spm  # pylint: disable=g-import-not-at-top
-
   directory = os.path.dirname(os.path.abspath(model_prefix))
   os.makedirs(directory, exist_ok=True)
   corpus = model_prefix + ".corpus.txt"
@@ -717,7 +718,7 @@ def train_demo_vocabulary(data_dir: str, model_prefix: str,
     raise ValueError("train_demo_vocabulary: no demo datasets under %r; run "
                      "write_demo_data(%r) first" % (data_dir, data_dir))
   try:
-    spm.SentencePieceTrainer.train(
+    _train_sentencepiece(
         input=corpus, model_prefix=model_prefix, vocab_size=vocab_size,
         model_type="bpe", character_coverage=1.0, byte_fallback=True,
         normalization_rule_name="identity", remove_extra_whitespaces=False,
@@ -726,6 +727,31 @@ def train_demo_vocabulary(data_dir: str, model_prefix: str,
   finally:
     os.remove(corpus)
   return model_prefix + ".model"
+
+
+_TRAIN_SENTENCEPIECE = (
+    "import json, sys\n"
+    "import sentencepiece\n"
+    "sentencepiece.SentencePieceTrainer.train(**json.loads(sys.argv[1]))\n")
+
+
+def _train_sentencepiece(**options: Any) -> None:
+  """Runs `SentencePieceTrainer.train(**options)` in a fresh interpreter.
+
+  sentencepiece's trainer can crash the process (SIGSEGV) when TensorFlow's
+  shared libraries were loaded before sentencepiece's, which is the case in
+  any process that has read TFDS data; a child that imports only
+  sentencepiece is safe. _train_sentencepiece(input="c.txt",
+  model_prefix="v", vocab_size=2000) writes v.model and v.vocab.
+  """
+  result = subprocess.run(
+      [sys.executable, "-c", _TRAIN_SENTENCEPIECE, json.dumps(options)],
+      stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+  if result.returncode != 0:
+    raise RuntimeError(
+        "SentencePiece training of %s failed (exit code %d):\n%s" %
+        (options.get("model_prefix"), result.returncode,
+         result.stderr[-2000:]))
 
 
 # ---------------------------------------------------------------------------
