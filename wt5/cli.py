@@ -15,6 +15,7 @@ _SUBCOMMANDS = {
     "demo": ("wt5.demo", "Train and evaluate a small WT5 model end to end on the CPU."),
     "data": ("wt5.demo_data", "Write the embedded WT5 demo datasets in TFDS format."),
     "score": ("wt5.scoring", "Re-score a t5_mesh_transformer eval directory offline."),
+    "doctor": ("wt5.doctor", "Check this environment for known T5-stack problems."),
 }
 
 
