@@ -275,7 +275,7 @@ def step(key, fn):
   try:
     out[key] = {"ok": True, "value": fn()}
   except BaseException as e:
-    out[key] = {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[-1] if str(e).strip() else "")}
+    out[key] = {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else "")}
 def builders():
   import tensorflow_datasets as tfds
   return sorted(set(tfds.list_builders()) & set(json.loads(sys.argv[1])))
