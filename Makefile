@@ -13,7 +13,13 @@ PIP_FLAGS := --no-deps --disable-pip-version-check -q $(FIND_LINKS)
 # Drop pip's notes about configured index folders that do not exist here.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: venv test demo bench clean
+# The install smoke (tests/install_smoke.sh) checks that a plain
+# `pip install` of the built wheel gives a working stack; `make test` runs it
+# beside pytest (it is mostly downloading and unpacking) and fails if either
+# fails.
+SMOKE_LOG := build/install-smoke.log
+
+.PHONY: venv test install-smoke demo bench clean
 
 venv: $(STAMP)
 
@@ -25,7 +31,17 @@ $(STAMP): requirements.lock setup.py
 	@touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+	@mkdir -p build
+	@echo "[wt5] install smoke started beside pytest (log: $(SMOKE_LOG))"
+	@PYTHON=$(PYTHON) bash tests/install_smoke.sh >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
+	$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS); tests=$$?; \
+	wait $$smoke; smoke_rc=$$?; \
+	echo "[wt5] install smoke:"; cat $(SMOKE_LOG); \
+	if [ $$smoke_rc -ne 0 ]; then echo "[wt5] the install smoke FAILED"; fi; \
+	[ $$tests -eq 0 ] && [ $$smoke_rc -eq 0 ]
+
+install-smoke:
+	PYTHON=$(PYTHON) bash tests/install_smoke.sh
 
 demo: $(STAMP)
 	$(VENV)/bin/wt5 demo $(DEMO_ARGS)

@@ -10,8 +10,8 @@ requirements.
 import os
 import sys
 
-# The stack runs on TensorFlow 2.12 (Pythons 3.8 to 3.11); torch 2.13, which
-# `t5.models` imports, and jax 0.4.30 need 3.10 or newer.
+# The stack runs on TensorFlow 2.12 (Pythons 3.8 to 3.11); flax 0.8.5 and
+# torch 2.13, which `t5.models` imports, need 3.10 or newer.
 PYTHON_REQUIRES = ">=3.10,<3.12"
 _SUPPORTED_PYTHONS = ((3, 10), (3, 11))
 
@@ -27,11 +27,8 @@ import setuptools  # pylint: disable=g-import-not-at-top
 INSTALL_REQUIRES = [
     # --- The T5 training stack ---
     "t5==0.9.4",  # last release; provides the `t5_mesh_transformer` binary
-    "mesh-tensorflow==0.1.21",  # last release; works with TF 2.12 only
-    # 2.12.x: mesh-tensorflow calls ops.register_tensor_conversion_function
-    # (gone in 2.13). 2.12.1 caps typing-extensions<4.6, which torch 2.13
-    # cannot meet, so pip's resolver takes 2.12.0; the lock has 2.12.1.
-    "tensorflow>=2.12.0,<2.13",
+    "mesh-tensorflow==0.1.21",  # last release; works with TensorFlow 2.12 only
+    "tensorflow==2.12.1",  # 2.13 dropped what mesh-tensorflow 0.1.21 calls
     "tensorflow-text==2.12.1",  # must match TensorFlow's minor version
     "tensorflow-hub==0.13.0",  # 0.16 pulls tf-keras>=2.14, i.e. a newer TF
     "tensorflow-metadata==1.14.0",  # newer ones need protobuf 5
@@ -40,22 +37,31 @@ INSTALL_REQUIRES = [
     "tfds-nightly==4.9.2.dev202308090034",  # the one seqio-nightly pins
     # t5 asks for mesh-tensorflow[transformer], which asks for
     # tensorflow-datasets: a second distribution of the `tensorflow_datasets`
-    # module. 4.9.3 ships a subset of tfds-nightly's files, all from the same
+    # module. 4.9.3 ships a subset of tfds-nightly's files, from the same
     # month, so either install order leaves a consistent module.
     "tensorflow-datasets==4.9.3",
     "numpy<1.25",  # TF 2.12 needs numpy<=1.24.3
     "pandas<3",  # pandas 3 makes TFDS skip its text builders (esnli, ...)
+    "setuptools<80",  # tensorflow-hub and mesh-tensorflow import pkg_resources
+    "sentencepiece==0.2.0",  # 0.2.1 and newer ship protobuf-5 modules
+    # seqio's jax side (clu, flax): without these pins pip backtracks for many
+    # minutes through releases that need numpy>=1.25.
     "jax==0.4.30",  # seqio imports jax; newer jax needs numpy>=1.26
     "jaxlib==0.4.30",  # matches jax
-    "sentencepiece==0.2.0",  # 0.2.1 and newer ship protobuf-5 modules
-    "setuptools<80",  # tensorflow-hub and mesh-tensorflow import pkg_resources
-    # `import t5.models` (t5_mesh_transformer) imports torch. `==2.13.0`
-    # admits the CPU build 2.13.0+cpu (see README, "Install with pip").
-    "torch==2.13.0",
+    "flax==0.8.5",  # newer ones need treescope, which needs numpy>=1.25.2
+    "clu==0.0.12",  # seqio's metrics
+    "chex==0.1.90",  # optax's, for jax 0.4.30
+    "optax==0.2.5",  # flax's, for jax 0.4.30
+    "orbax-checkpoint==0.6.4",  # flax's, for jax 0.4.30
+    "tensorstore==0.1.74",  # flax's; older ones build from source
+    # torch (`import t5.models` imports it) is NOT declared: torch 2.13 needs
+    # typing-extensions>=4.10 and TF 2.12.1 declares <4.6, so pip cannot
+    # resolve both at once. Install it with a second command (README).
     # --- WT5's own code ---
     "spacy==3.7.5",  # tokenizer of the extractive metrics; 3.8 untried
     "sacrebleu",  # BLEU of the abstractive metrics
     "matplotlib",  # `wt5 score` plots
+    "packaging",  # `wt5 doctor` compares versions
 ]
 
 # Optional parts: one line per extra, `pip install wt5[NAME]`.

@@ -43,10 +43,13 @@ step() {
   fi
 }
 
-# --- Build: the sdist, then the wheel from the sdist (as `python -m build`).
+# --- Build: the sdist from the committed files (as a fresh clone has them),
+# then the wheel from the sdist (as `python -m build` does).
 build() {
-  (cd "$ROOT" && "$PYTHON" setup.py -q sdist -d "$WORK/dist") &&
-  rm -rf "$ROOT/wt5.egg-info" &&
+  mkdir -p "$WORK/src" &&
+  git -C "$ROOT" ls-files -z --cached --others --exclude-standard |
+    (cd "$ROOT" && xargs -0 tar -cf - --no-recursion) | tar -C "$WORK/src" -xf - &&
+  (cd "$WORK/src" && "$PYTHON" setup.py -q sdist -d "$WORK/dist") &&
   "$PYTHON" -m pip wheel -q --no-deps -w "$WORK/dist" "$WORK"/dist/wt5-*.tar.gz &&
   ls -l "$WORK/dist"
 }
@@ -57,12 +60,18 @@ WHEEL="$(ls "$WORK"/dist/wt5-*.whl)"
 step venv "$PYTHON" -m venv "$VENV"
 step install "$VENV/bin/pip" install "$WHEEL"
 BIN="$VENV/bin"
+# torch comes second (README: pip cannot resolve it together with TF 2.12.1).
+# Here pip's configuration finds the CPU build; elsewhere pass
+# TORCH_PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu".
+# shellcheck disable=SC2086
+step torch "$BIN/pip" install torch==2.13.0 ${TORCH_PIP_ARGS:-}
 
-# Exactly the TFDS distributions wt5 declares, and a consistent environment.
+# Exactly the two TFDS distributions wt5 declares.
 step pip-list bash -c '"$0/pip" list --format=freeze | tee "$1/pip-list.txt" &&
-  n=$(grep -ciE "^(tfds-nightly|tensorflow-datasets)==" "$1/pip-list.txt") &&
-  grep -qx "tfds-nightly==4.9.2.dev202308090034" "$1/pip-list.txt" &&
-  echo "TFDS distributions: $n" && test "$n" -le 2' "$BIN" "$WORK"
+  grep -iE "^(tfds-nightly|tensorflow-datasets)==" "$1/pip-list.txt" |
+    sort -f > "$1/tfds.txt" &&
+  printf "tensorflow-datasets==4.9.3\ntfds-nightly==4.9.2.dev202308090034\n" |
+    diff - "$1/tfds.txt"' "$BIN" "$WORK"
 
 # --- Use it from a directory outside the checkout.
 cd "$WORK/run" || exit 1
