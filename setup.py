@@ -48,7 +48,9 @@ INSTALL_REQUIRES = [
     # minutes through releases that need numpy>=1.25.
     "jax==0.4.30",  # seqio imports jax; newer jax needs numpy>=1.26
     "jaxlib==0.4.30",  # matches jax
-    "flax==0.8.5",  # newer ones need treescope, which needs numpy>=1.25.2
+    # pip stops at 0.8.5: newer ones need treescope, which declares
+    # numpy>=1.25.2; 0.10.4 (the lock) works with numpy 1.24.3 all the same.
+    "flax>=0.8.5,<=0.10.4",
     "clu==0.0.12",  # seqio's metrics
     "chex==0.1.90",  # optax's, for jax 0.4.30
     "optax==0.2.5",  # flax's, for jax 0.4.30
@@ -56,7 +58,8 @@ INSTALL_REQUIRES = [
     "tensorstore==0.1.74",  # flax's; older ones build from source
     # torch (`import t5.models` imports it) is NOT declared: torch 2.13 needs
     # typing-extensions>=4.10 and TF 2.12.1 declares <4.6, so pip cannot
-    # resolve both at once. Install it with a second command (README).
+    # resolve both at once. It is a second command (README, "Install with
+    # pip"): `pip install torch==2.13.0 "setuptools<80"`.
     # --- WT5's own code ---
     "spacy==3.7.5",  # tokenizer of the extractive metrics; 3.8 untried
     "sacrebleu",  # BLEU of the abstractive metrics

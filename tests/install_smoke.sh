@@ -64,7 +64,7 @@ BIN="$VENV/bin"
 # Here pip's configuration finds the CPU build; elsewhere pass
 # TORCH_PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu".
 # shellcheck disable=SC2086
-step torch "$BIN/pip" install torch==2.13.0 ${TORCH_PIP_ARGS:-}
+step torch "$BIN/pip" install torch==2.13.0 "setuptools<80" ${TORCH_PIP_ARGS:-}
 
 # Exactly the two TFDS distributions wt5 declares.
 step pip-list bash -c '"$0/pip" list --format=freeze | tee "$1/pip-list.txt" &&

@@ -122,8 +122,9 @@ def test_pkg_resources_and_torch():
   assert missing.detail.startswith("pkg_resources is missing (setuptools 80")
   assert doctor.check_torch("2.13.0+cpu").detail == "torch 2.13.0+cpu"
   no_torch = doctor.check_torch(None)
-  assert no_torch.fix == ("pip install torch==2.13.0 --extra-index-url "
-                          "https://download.pytorch.org/whl/cpu")
+  assert no_torch.fix == (
+      'pip install torch==2.13.0 "setuptools<80" --extra-index-url '
+      'https://download.pytorch.org/whl/cpu')
 
 
 def test_text_builders_missing_is_the_pandas_3_trap():
@@ -144,8 +145,9 @@ def test_text_builders_missing_is_the_pandas_3_trap():
 def test_t5_models_import_failures_get_their_fix():
   torch = doctor.check_t5_models(
       {"ok": False, "error": "ModuleNotFoundError: No module named 'torch'"})
-  assert torch.fix == ("pip install torch==2.13.0 --extra-index-url "
-                       "https://download.pytorch.org/whl/cpu")
+  assert torch.fix == (
+      'pip install torch==2.13.0 "setuptools<80" --extra-index-url '
+      'https://download.pytorch.org/whl/cpu')
   pkg = doctor.check_t5_models(
       {"ok": False, "error": "ModuleNotFoundError: No module named 'pkg_resources'"})
   assert pkg.fix == 'pip install "setuptools<80"'
@@ -178,11 +180,13 @@ def test_data_dir_lists_present_and_wrong_versions(tmp_path):
   sources = ["esnli:0.1.0", "glue/mnli:1.0.0", "cos_e:0.0.1"]
   lines = [doctor.format_result(r) for r in doctor.check_data_dir(data_dir, sources)]
   assert lines == [
-      "  SKIPPED  data cos_e:0.0.1: absent",
       "  OK       data esnli:0.1.0: present",
       "  PROBLEM  data glue/mnli:1.0.0: only version(s) 2.0.0 in %s\n"
       "           fix: tfds build glue/mnli --data_dir=%s" % (data_dir, data_dir),
+      "  SKIPPED  data not in %s: cos_e:0.0.1" % data_dir,
   ]
+  assert doctor.group_names(["a/x:1", "a/y:1", "a/z:1", "a/w:1", "b:2"]) == (
+      "a/* (4 configurations), b:2")
   empty = doctor.check_data_dir(str(tmp_path / "none"), sources)
   assert [(r.detail, r.fix) for r in empty] == [
       ("%s is not a directory" % (tmp_path / "none"),

@@ -37,6 +37,9 @@ TFDS_NIGHTLY = ("tfds-nightly", "4.9.2.dev202308090034")
 # installs beside tfds-nightly: its files are a subset of the nightly's.
 TFDS_RELEASE = ("tensorflow-datasets", "4.9.3")
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+# torch 2.13 would upgrade setuptools past 80, which has no pkg_resources.
+TORCH_FIX = ('pip install torch==2.13.0 "setuptools<80" --extra-index-url %s'
+             % CPU_TORCH_INDEX)
 VOCAB_ENV = "WT5_VOCAB_MODEL"
 DEFAULT_VOCAB_PATH = "gs://t5-data/vocabs/cc_all.32000/sentencepiece.model"
 
@@ -203,7 +206,7 @@ def check_torch(version: Optional[str]) -> Result:
     return ok("torch (for t5.models)", "torch %s" % version)
   return problem("torch (for t5.models)", "torch is not installed; "
                  "`import t5.models`, and so t5_mesh_transformer, imports it",
-                 "pip install torch==2.13.0 --extra-index-url %s" % CPU_TORCH_INDEX)
+                 TORCH_FIX)
 
 
 def installed_versions(names: Sequence[str]) -> Dict[str, Optional[str]]:
@@ -338,7 +341,7 @@ def check_t5_models(step: Mapping[str, Any]) -> Result:
     return ok("import t5.models", "works")
   fix = None
   if "torch" in step["error"]:
-    fix = "pip install torch==2.13.0 --extra-index-url %s" % CPU_TORCH_INDEX
+    fix = TORCH_FIX
   elif "pkg_resources" in step["error"]:
     fix = 'pip install "setuptools<80"'
   return problem("import t5.models", step["error"], fix)
@@ -380,7 +383,7 @@ def check_data_dir(data_dir: str, sources: Sequence[str]) -> List[Result]:
   for source in sources:
     tfds_name, _, wanted_version = source.partition(":")
     wanted.setdefault(tfds_name, []).append(wanted_version)
-  present = 0
+  present, absent = 0, []
   for tfds_name in sorted(wanted):
     have = dataset_versions(data_dir, tfds_name)
     need = sorted(set(wanted[tfds_name]))
@@ -393,11 +396,30 @@ def check_data_dir(data_dir: str, sources: Sequence[str]) -> List[Result]:
                              (", ".join(have), data_dir),
                              "tfds build %s --data_dir=%s" % (tfds_name, data_dir)))
     else:
-      results.append(Result(label, True, "absent", skipped=True))
+      absent.append("%s:%s" % (tfds_name, ",".join(need)))
+  if absent:
+    results.append(skipped("data not in %s" % data_dir, group_names(absent)))
   if not present:
     results.append(problem("data_dir", "none of the WT5 datasets is in %s"
                            % data_dir, "wt5 data --data_dir %s --vocab" % data_dir))
   return results
+
+
+def group_names(names: Sequence[str], limit: int = 3) -> str:
+  """Joins dataset names, counting the configurations of a crowded builder.
+
+  group_names(["a/x:1", "a/y:1", "a/z:1", "a/w:1", "b:2"]) -> "a/* (4 configurations), b:2"
+  """
+  by_builder: Dict[str, List[str]] = {}
+  for name in names:
+    by_builder.setdefault(name.split("/")[0].split(":")[0], []).append(name)
+  parts = []
+  for builder, group in by_builder.items():
+    if len(group) > limit:
+      parts.append("%s/* (%d configurations)" % (builder, len(group)))
+    else:
+      parts.extend(group)
+  return ", ".join(parts)
 
 
 def import_checks(needed_ok: bool, data_dir: Optional[str],
