@@ -48,9 +48,9 @@ INSTALL_REQUIRES = [
     # minutes through releases that need numpy>=1.25.
     "jax==0.4.30",  # seqio imports jax; newer jax needs numpy>=1.26
     "jaxlib==0.4.30",  # matches jax
-    # pip stops at 0.8.5: newer ones need treescope, which declares
-    # numpy>=1.25.2; 0.10.4 (the lock) works with numpy 1.24.3 all the same.
-    "flax>=0.8.5,<=0.10.4",
+    # Newer ones need treescope, which declares numpy>=1.25.2 (the lock has
+    # flax 0.10.4 installed with --no-deps; pip cannot choose it).
+    "flax==0.8.5",
     "clu==0.0.12",  # seqio's metrics
     "chex==0.1.90",  # optax's, for jax 0.4.30
     "optax==0.2.5",  # flax's, for jax 0.4.30
