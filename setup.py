@@ -70,6 +70,16 @@ INSTALL_REQUIRES = [
 # Optional parts: one line per extra, `pip install wt5[NAME]`.
 EXTRAS_REQUIRE = {
     "test": ["pytest", "hypothesis", "packaging"],  # the test suite
+    # `wt5 train` / `wt5 evaluate` (wt5.pytorch): no TensorFlow needed. With
+    # the TF stack above, install torch as the README says (a second command).
+    "torch": [
+        "torch>=2.1",  # the model and DDP; pick the CUDA build on GPUs
+        "transformers>=4.40",  # T5ForConditionalGeneration, Seq2SeqTrainer
+        "accelerate>=0.26",  # required by transformers' Trainer
+        "sentencepiece",  # decoding without seqio
+        "tensorboard",  # SummaryWriter behind the Trainer's logs
+        "tqdm",  # the progress bar
+    ],
 }
 
 

@@ -18,6 +18,8 @@ import tensorflow_datasets as tfds
 
 from wt5 import cli
 from wt5 import demo
+from wt5 import eval_files
+from wt5 import mtf_binary
 from wt5 import metrics as wt5_metrics
 
 MIXTURES = ("esnli_mnli_all_explanations", "movie_rationales_1000_explanations")
@@ -53,7 +55,7 @@ def test_options_from_the_command_line(tmp_path):
   options = demo.options_from_args(args)
   assert options.mixtures == ("esnli_v010", "movie_rationales_v010")
   assert options.steps == 30
-  assert options.model == demo.ModelShape(d_model=64, d_ff=256, d_kv=16,
+  assert options.model == mtf_binary.ModelShape(d_model=64, d_ff=256, d_kv=16,
                                           num_heads=4, num_layers=3)
   assert options.resolved_data_dir == os.path.join(str(tmp_path), "data")
   assert options.sequence_length == {"inputs": 128, "targets": 64}
@@ -69,8 +71,10 @@ def test_default_options():
 
 def test_train_and_eval_commands():
   options = demo.DemoOptions(output_dir="/o", steps=300)
-  train = demo.train_command("t5_mesh_transformer",
-                             "esnli_mnli_all_explanations", "/o/m", options)
+  settings = options.run_settings()
+  train = mtf_binary.train_command("t5_mesh_transformer",
+                                   "esnli_mnli_all_explanations", "/o/m",
+                                   settings)
   assert train == [
       "t5_mesh_transformer", "--model_dir=/o/m", "--t5_tfds_data_dir=/o/data",
       "--module_import=wt5.mixtures", "--gin_file=dataset.gin",
@@ -92,9 +96,9 @@ def test_train_and_eval_commands():
       "--gin_param=d_model = 128", "--gin_param=d_ff = 512",
       "--gin_param=d_kv = 32", "--gin_param=num_heads = 4",
       "--gin_param=num_layers = 2"]
-  evaluate = demo.eval_command("t5_mesh_transformer",
-                               "movie_rationales_1000_explanations", "/o/m",
-                               options)
+  evaluate = mtf_binary.eval_command("t5_mesh_transformer",
+                                     "movie_rationales_1000_explanations",
+                                     "/o/m", settings)
   assert evaluate[4:7] == ["--gin_file=/o/m/operative_config.gin",
                            "--gin_file=eval.gin",
                            "--gin_file=greedy_decode.gin"]
@@ -103,7 +107,7 @@ def test_train_and_eval_commands():
       "--gin_param=utils.get_variable_dtype.slice_dtype = 'float32'",
       "--gin_param=utils.run.dataset_split = 'validation'",
       "--gin_param=utils.run.eval_checkpoint_step = 'all'"]
-  assert demo.format_command(train[:2] + train[7:8], {
+  assert mtf_binary.format_command(train[:2] + train[7:8], {
       "WT5_VOCAB_MODEL": "/v/x.model"}) == (
           "WT5_VOCAB_MODEL=/v/x.model t5_mesh_transformer \\\n"
           "    --model_dir=/o/m \\\n"
@@ -111,22 +115,22 @@ def test_train_and_eval_commands():
 
 
 def test_sequence_length_gin_files():
-  assert demo.sequence_length_gin_file("esnli_100_explanations") == (
+  assert mtf_binary.sequence_length_gin_file("esnli_100_explanations") == (
       "wt5/gin/sequence_lengths/esnli_v002.gin")
-  assert demo.sequence_length_gin_file("movie_rationales_take1000_explanations"
+  assert mtf_binary.sequence_length_gin_file("movie_rationales_take1000_explanations"
                                        ) == (
       "wt5/gin/sequence_lengths/movie_rationales_v010.gin")
-  assert demo.sequence_length_gin_file("cos_e_100_explanations") == (
+  assert mtf_binary.sequence_length_gin_file("cos_e_100_explanations") == (
       "wt5/gin/sequence_lengths/cos_e_v001.gin")
-  assert demo.sequence_length_gin_file(
+  assert mtf_binary.sequence_length_gin_file(
       "eraser_multi_rc_rationales_100_explanations") == (
           "wt5/gin/sequence_lengths/eraser_multi_rc_v011.gin")
-  assert demo.sequence_length_gin_file("amazon_reviews") is None
+  assert mtf_binary.sequence_length_gin_file("amazon_reviews") is None
 
 
 def test_log_parsing():
-  assert demo.parse_loss("step, tf_loss[0.831345081][12]") == (12, 0.831345081)
-  assert demo.parse_loss("INFO:tensorflow:global_step/sec: 4.4") is None
+  assert mtf_binary.parse_loss("step, tf_loss[0.831345081][12]") == (12, 0.831345081)
+  assert mtf_binary.parse_loss("INFO:tensorflow:global_step/sec: 4.4") is None
   lines = [
       "INFO:tensorflow:eval/esnli_v010/bleu at step 400: 12.500\n",
       "I1124 17:15:15.360 140 utils.py:1] eval/esnli_v010/bleu at step 400: "
@@ -135,7 +139,7 @@ def test_log_parsing():
       "step 300: 61.250\n",
       "INFO:tensorflow:eval/esnli_v010/accuracy at step 200: nan\n",
       "step, tf_loss[0.5][3]\n"]
-  collected = demo.collect_metrics(lines)
+  collected = mtf_binary.collect_metrics(lines)
   assert list(collected) == ["esnli_v010", "movie_rationales_eval_v010"]
   assert collected["esnli_v010"]["bleu"] == {400: 12.5}
   assert math.isnan(collected["esnli_v010"]["accuracy"][200])
@@ -145,22 +149,22 @@ def test_log_parsing():
 
 def test_literal_files_and_formatting(tmp_path):
   path = tmp_path / "t_inputs"
-  path.write_text("b'explain nli hypothesis: A'\n\n{'label': 'neutral', "
+  path.write_text("b'explain nli hypothesis: A'\n{'label': 'neutral', "
                   "'explanations': ['Not every man is tall.', 'x']}\n")
-  assert demo.read_literals(str(path)) == [
+  assert eval_files.read_values(str(path)) == [
       b"explain nli hypothesis: A",
       {"label": "neutral", "explanations": ["Not every man is tall.", "x"]}]
   bad = tmp_path / "bad"
   bad.write_text("__import__('os').remove('x')\n")
-  with pytest.raises(demo.DemoError, match=r"bad line 1 is not a Python "
-                     r"literal"):
-    demo.read_literals(str(bad))
-  assert demo.format_output({"label": "neutral", "explanations": [
+  with pytest.raises(eval_files.EvalFileError,
+                     match=r"bad:1: cannot parse as a Python literal"):
+    eval_files.read_values(str(bad))
+  assert eval_files.format_output({"label": "neutral", "explanations": [
       "Not every man is tall."]}) == (
           "neutral | explanation: Not every man is tall.")
-  assert demo.format_output({"label": "True", "explanations": []}) == "True"
-  assert demo.format_output(b"caf\xc3\xa9") == "caf\u00e9"
-  assert demo.format_output(2) == "2"
+  assert eval_files.format_output({"label": "True", "explanations": []}) == "True"
+  assert eval_files.format_output(b"caf\xc3\xa9") == "caf\u00e9"
+  assert eval_files.format_output(2) == "2"
   assert demo.format_results(
       {"t": {"accuracy": {100: 50.0, 200: 75.0}, "bleu": {200: 9.5}},
        "u": {"f1": {200: 1.0}}}, ["t", "u"]) == (
@@ -168,7 +172,7 @@ def test_literal_files_and_formatting(tmp_path):
            "t     accuracy     50.00     75.00\n"
            "      bleu             -      9.50\n"
            "u     f1               -      1.00")
-  assert demo.format_examples([demo.Example("a b", "c", "d")]) == (
+  assert demo.format_examples([eval_files.Example("a b", "c", "d")]) == (
       "  input:     a b\n  predicted: c\n  reference: d")
 
 
@@ -188,10 +192,10 @@ def test_failing_binary_points_to_its_log(tmp_path):
              "import sys; print('line one'); print('step, tf_loss[0.5][0]', "
              "file=sys.stderr); sys.exit(3)"]
   seen = []
-  assert demo.run_logged(command, {"WT5_X": "1"}, log, seen.append) == 3
+  assert mtf_binary.run_logged(command, {"WT5_X": "1"}, log, seen.append) == 3
   assert seen == ["line one\n", "step, tf_loss[0.5][0]\n"]
-  with pytest.raises(demo.DemoError) as error:
-    demo._run_or_raise(command, {}, log, lambda line: None, "training x")
+  with pytest.raises(mtf_binary.BinaryError) as error:
+    mtf_binary.run_or_raise(command, {}, log, lambda line: None, "training x")
   message = str(error.value)
   assert message.startswith(
       "t5_mesh_transformer failed while training x (exit code 3).\n"
@@ -201,7 +205,7 @@ def test_failing_binary_points_to_its_log(tmp_path):
 
 def test_training_progress_lines():
   out = io.StringIO()
-  progress = demo.TrainingProgress(total_steps=20, out=out, every=10)
+  progress = mtf_binary.TrainingProgress(total_steps=20, out=out, every=10)
   for line in ["noise", "step, tf_loss[2.5][0]", "step, tf_loss[2.0][8]",
                "step, tf_loss[1.5][10]", "step, tf_loss[1.5][10]",
                "step, tf_loss[1.0][19]"]:
@@ -249,10 +253,10 @@ def test_eval_files_come_from_the_embedded_data(demo_run):
   esnli = list(tfds.as_numpy(tfds.load(
       "esnli:0.1.0", split="validation", data_dir=data_dir,
       shuffle_files=False)))
-  inputs = demo.read_literals(os.path.join(eval_dir, "esnli_v010_inputs"))
+  inputs = eval_files.read_values(os.path.join(eval_dir, "esnli_v010_inputs"))
   assert inputs == [b"explain nli hypothesis: %s premise: %s" % (
       ex["hypothesis"], ex["premise"]) for ex in esnli]
-  targets = demo.read_literals(os.path.join(eval_dir, "esnli_v010_targets"))
+  targets = eval_files.read_values(os.path.join(eval_dir, "esnli_v010_targets"))
   labels = ["entailment", "neutral", "contradiction"]
   assert targets == [{
       "label": labels[ex["label"]],
@@ -261,7 +265,7 @@ def test_eval_files_come_from_the_embedded_data(demo_run):
                      for ex in esnli]
   for task in EVAL_TASKS["esnli_mnli_all_explanations"]:
     for step in (15, 30):
-      predictions = demo.read_literals(os.path.join(
+      predictions = eval_files.read_values(os.path.join(
           eval_dir, "%s_%d_predictions" % (task, step)))
       assert len(predictions) == 100
       assert all(set(p) == {"label", "explanations"} for p in predictions)
@@ -272,15 +276,15 @@ def test_eval_files_come_from_the_embedded_data(demo_run):
   movies = list(tfds.as_numpy(tfds.load(
       "movie_rationales:0.1.0", split="validation", data_dir=data_dir,
       shuffle_files=False)))
-  inputs = demo.read_literals(os.path.join(
+  inputs = eval_files.read_values(os.path.join(
       movie_dir, "movie_rationales_eval_v010_inputs"))
   assert inputs == [b"explain sentiment review: " + ex["review"]
                     for ex in movies]
-  targets = demo.read_literals(os.path.join(
+  targets = eval_files.read_values(os.path.join(
       movie_dir, "movie_rationales_eval_v010_targets"))
   assert [t["explanations"] for t in targets] == [
       [e.decode() for e in ex["evidences"]] for ex in movies]
-  predictions = demo.read_literals(os.path.join(
+  predictions = eval_files.read_values(os.path.join(
       movie_dir, "movie_rationales_eval_v010_30_predictions"))
   assert len(predictions) == 100
   assert all(set(p) == {"label", "overlap_spans", "span_array",
@@ -296,8 +300,8 @@ def test_logged_metrics_match_the_prediction_files(demo_run):
        "movie_rationales_eval_v010")]:
     result = results[mixture]
     eval_dir = os.path.join(result.model_dir, "validation_eval")
-    targets = demo.read_literals(os.path.join(eval_dir, task + "_targets"))
-    predictions = demo.read_literals(os.path.join(
+    targets = eval_files.read_values(os.path.join(eval_dir, task + "_targets"))
+    predictions = eval_files.read_values(os.path.join(
         eval_dir, "%s_30_predictions" % task))
     recomputed = metric_fn(targets, predictions)
     logged = {k: v[30] for k, v in result.metrics[task].items()}

@@ -79,8 +79,12 @@ def _check_result(result, output, example):
   assert len(set(result["explanations"])) == len(result["explanations"])
   assert set(result["explanations"]) <= set(parts[1:])
   covered = [0] * num_tokens
-  for start, end in result["overlap_spans"]:
-    assert 0 <= start < end <= num_tokens
+  for (start, end), explanation in zip(result["overlap_spans"],
+                                       result["explanations"]):
+    if explanation:
+      assert 0 <= start < end <= num_tokens
+    else:  # The empty explanation is the empty run at the start.
+      assert (start, end) == (0, 0)
     covered[start:end] = [1] * (end - start)
   assert result["span_array"] == covered
 
@@ -176,7 +180,7 @@ _LABEL = st.one_of(st.text(max_size=10), st.binary(max_size=10), st.integers(),
 
 
 @st.composite
-def _postprocessed(draw):
+def _postprocessed(draw, labels=_LABEL):
   """Lists of target and prediction dicts as the postprocessors make them."""
   size = draw(st.integers(0, 6))
   targets, predictions = [], []
@@ -193,7 +197,7 @@ def _postprocessed(draw):
       array = [0] * num_tokens
       for start, end in spans:
         array[start:end] = [1] * (end - start)
-      pair.append({"label": draw(_LABEL), "overlap_spans": spans, "span_array": array,
+      pair.append({"label": draw(labels), "overlap_spans": spans, "span_array": array,
                    "explanations": draw(st.lists(st.text(max_size=20), max_size=3))})
     targets.append(pair[0])
     predictions.append(pair[1])
@@ -245,3 +249,30 @@ def test_postprocessed_fuzz_through_metrics(cases):
   _check_metric(metrics.eraser_rationale_metrics(targets, predictions))
   abstractive = [postprocessors.abstractive_explanations(output) for output, _ in cases]
   _check_metric(metrics.esnli_metric(abstractive, abstractive[::-1]))
+
+
+_METRIC_REFERENCE = []
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(_postprocessed(labels=st.sampled_from(["a", "b", "a\x00", "1", 1, 0.0, True])))
+def test_extractive_metric_equals_the_2020_computation(lists):
+  """Where the 2020 computation (scikit-learn) returns, the values agree."""
+  targets, predictions = lists
+  if not _METRIC_REFERENCE:
+    spec = importlib.util.spec_from_file_location("extractive_eval", _BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _METRIC_REFERENCE.append(module.reference_metric)
+  import warnings  # pylint: disable=g-import-not-at-top
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")
+      expected = _METRIC_REFERENCE[0](targets, predictions)
+  except (TypeError, ValueError, ZeroDivisionError):
+    return  # The 2020 code raises here (labels, empty arrays, no examples).
+  result = metrics.extractive_explanations_metric(targets, predictions)
+  assert set(result) == set(expected)
+  for key, value in expected.items():
+    assert abs(result[key] - value) <= 1e-9, (key, result, expected)
+

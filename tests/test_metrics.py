@@ -89,7 +89,8 @@ _PREDICTIONS = [
     # Nothing predicted: 0 and 0; wrong label.
     {"label": "positive", "overlap_spans": [],
      "span_array": [0, 0, 0, 0], "explanations": []},
-    # The same spans (one repeated, as lists): 1 and 1.
+    # The same spans, one repeated (as a list and a tuple): spans precision
+    # 2 of the 3 listed, recall 2/2, F1 4/5; tokens 1.
     {"label": "negative", "overlap_spans": [[2, 4], (0, 1), (2, 4)],
      "span_array": [1, 0, 1, 1], "explanations": ["e", "d", "g"]},
 ]
@@ -98,7 +99,7 @@ _PREDICTIONS = [
 def test_extractive_metric_hand_computed():
   assert metrics.extractive_explanations_metric(_TARGETS, _PREDICTIONS) == {
       "accuracy": pytest.approx(200 / 3, abs=1e-12),
-      "f1": pytest.approx(100 * (0.5 + 0 + 1) / 3, abs=1e-12),
+      "f1": pytest.approx(100 * (0.5 + 0 + 0.8) / 3, abs=1e-12),
       "partial match f1": pytest.approx(100 * (2 / 3 + 0 + 1) / 3, abs=1e-12),
       "avg_explanation_count": pytest.approx(5 / 3, abs=1e-12),
   }
@@ -194,12 +195,17 @@ def test_bad_predictions_extractive():
                  for p in _BAD_PREDICTIONS]
   assert [p["label"] for p in predictions] == [
       "positive", "", "", "positivé", "positive", "positive"]
-  assert [p["overlap_spans"] for p in predictions] == [[]] * 5 + [[(3, 5)]]
+  # " explanation: " holds one empty explanation: the empty span (0, 0).
+  assert [p["overlap_spans"] for p in predictions] == [
+      [], [(0, 0)], [], [], [], [(3, 5)]]
+  assert [p["explanations"] for p in predictions] == [
+      [], [""], [], [], [], ["great cast"]]
   assert metrics.extractive_explanations_metric(targets, predictions) == {
       "accuracy": 50.0, "f1": pytest.approx(100 / 6, abs=1e-12),
       "partial match f1": pytest.approx(100 / 6, abs=1e-12),
-      "avg_explanation_count": pytest.approx(1 / 6, abs=1e-12)}
-  # One predicted span, matched; six target spans, one matched.
+      "avg_explanation_count": pytest.approx(2 / 6, abs=1e-12)}
+  # One predicted span with tokens, matched ((0, 0) is no rationale); six
+  # target spans, one matched.
   assert metrics.eraser_rationale_metrics(targets, predictions) == {
       "iou_precision": 1.0, "iou_recall": pytest.approx(1 / 6, abs=1e-12),
       "iou_f1": pytest.approx(2 / 7, abs=1e-12),

@@ -74,7 +74,9 @@ def test_tokenize_with_offsets():
   assert tokenization.tokenize_with_offsets("a b a c").find(
       tokenization.tokenize_with_offsets("a c")) == (2, 4)
   assert tokenization.tokenize_with_offsets("a b").find(
-      tokenization.tokenize_with_offsets("")) is None
+      tokenization.tokenize_with_offsets("")) == (0, 0)
+  assert tokenization.tokenize_with_offsets("a").find(
+      tokenization.tokenize_with_offsets("a b")) is None
 
 
 def test_tokenize_non_ascii_offsets():
@@ -229,8 +231,8 @@ def test_newlines_in_input_become_spaces():
 @pytest.mark.parametrize("output,expected", [
     ("positive", {"label": "positive", "overlap_spans": [], "span_array": [0] * 8,
                   "explanations": []}),
-    (" explanation: ", {"label": "", "overlap_spans": [], "span_array": [0] * 8,
-                        "explanations": []}),
+    (" explanation: ", {"label": "", "overlap_spans": [(0, 0)],
+                        "span_array": [0] * 8, "explanations": [""]}),
     ("", {"label": "", "overlap_spans": [], "span_array": [0] * 8,
           "explanations": []}),
     ("positive explanation:  ", {"label": "positive", "overlap_spans": [],
@@ -286,12 +288,13 @@ def test_custom_match_fn_and_tokenizer():
         return [start, start + width]
     return None
   example = {"inputs_pretokenized": "explain review: good, good"}
+  # The span is kept as match_fn returns it (here a list), as in 2020.
   assert postprocessors.extractive_explanations(
       "positive explanation: good", match_fn=last_match,
-      example=example)["overlap_spans"] == [(5, 6)]
+      example=example)["overlap_spans"] == [[5, 6]]
   assert postprocessors.extractive_explanations(
       "positive explanation: good", tokenizer_fn=str.split, match_fn=last_match,
-      example=example)["overlap_spans"] == [(3, 4)]
+      example=example)["overlap_spans"] == [[3, 4]]
   # str.split tokens: explain review: good, good. "good" alone matches the
   # last token; "od, go" only by characters, touching tokens 2 and 3.
   assert postprocessors.extractive_explanations(
@@ -300,17 +303,49 @@ def test_custom_match_fn_and_tokenizer():
   assert postprocessors.extractive_explanations(
       "positive explanation: good", tokenizer_fn=tokenization.tokenize,
       example=example)["overlap_spans"] == [(3, 4)]
-  with pytest.raises(ValueError, match="outside the 6 input tokens"):
+
+
+@pytest.mark.parametrize("span,expected_spans,expected_array", [
+    # Any true value is a found span; span_array[start:end] is marked with
+    # slice semantics (clipped, negative from the end), as the 2020 code did.
+    ((0, 99), [(0, 99)], [1] * 6),
+    ((4, -1), [(4, -1)], [0, 0, 0, 0, 1, 0]),
+    ((3, 3), [(3, 3)], [0] * 6),
+    ((5, 2), [(5, 2)], [0] * 6),
+    # A false value means not found.
+    ((), [], [0] * 6),
+    (0, [], [0] * 6),
+])
+def test_match_fn_results_are_used_as_2020_used_them(span, expected_spans,
+                                                      expected_array):
+  result = postprocessors.extractive_explanations(
+      "positive explanation: good", match_fn=lambda a, b: span,
+      example={"inputs_pretokenized": "explain review: good, good"})
+  assert result["overlap_spans"] == expected_spans
+  assert result["span_array"] == expected_array
+  assert result["explanations"] == (["good"] if expected_spans else [])
+
+
+@pytest.mark.parametrize("span", [(1.5, 2), "ab", (1,), True])
+def test_match_fn_result_that_is_no_span_is_a_clear_error(span):
+  with pytest.raises(ValueError, match="match_fn must return None or "
+                     r"\(start, end\) integers, got "):
     postprocessors.extractive_explanations(
-        "positive explanation: good", match_fn=lambda a, b: (0, 99), example=example)
+        "positive explanation: good", match_fn=lambda a, b: span,
+        example={"inputs_pretokenized": "explain review: good"})
 
 
 def test_find_token_run():
   assert postprocessors.find_token_run(["a", "b", "a", "c"], ["a", "c"]) == (2, 4)
   assert postprocessors.find_token_run(["a", "b"], ["b", "c"]) is None
-  assert postprocessors.find_token_run(["a"], []) is None
+  assert postprocessors.find_token_run(["a"], []) == (0, 0)
+  assert postprocessors.find_token_run([], []) == (0, 0)
   assert postprocessors.find_token_run([], ["a"]) is None
   assert postprocessors.find_token_run(["a", "a", "a", "b"], ["a", "a", "b"]) == (1, 4)
+  # Slices compare with ==: a tuple of tokens never equals a list slice.
+  assert postprocessors.find_token_run(("x", "a"), ("a",)) == (1, 2)
+  assert postprocessors.find_token_run(["x", "a"], ("a",)) is None
+  assert postprocessors.find_token_run("xay", "ay") == (1, 3)
 
 
 def _adversarial_examples(count, seed):

@@ -19,6 +19,7 @@ import seqio
 from t5.data import postprocessors as t5_postprocessors
 
 from wt5 import cli
+from wt5 import eval_files
 from wt5 import postprocessors
 from wt5 import scoring
 
@@ -184,21 +185,21 @@ def test_find_eval_files_groups_by_task_and_step(tmp_path):
     (tmp_path / name).write_text("")
   d = str(tmp_path)
   task = "cos_e_v001_0_expln_like_esnli"
-  assert scoring.find_eval_files(d) == {
-      task: scoring.EvalFiles(
+  assert eval_files.find_eval_files(d) == {
+      task: eval_files.EvalFiles(
           task, os.path.join(d, task + "_targets"),
           {20: os.path.join(d, task + "_20_predictions"),
            1000: os.path.join(d, task + "_1000_predictions")}),
-      "only_predictions_v1": scoring.EvalFiles(
+      "only_predictions_v1": eval_files.EvalFiles(
           "only_predictions_v1", None,
           {5: os.path.join(d, "only_predictions_v1_5_predictions")}),
   }
-  assert list(scoring.find_eval_files(d)[task].predictions) == [20, 1000]
+  assert list(eval_files.find_eval_files(d)[task].predictions) == [20, 1000]
 
 
 def test_find_eval_files_rejects_a_missing_directory(tmp_path):
-  with pytest.raises(scoring.ScoringError) as e:
-    scoring.find_eval_files(str(tmp_path / "nope"))
+  with pytest.raises(eval_files.EvalFileError) as e:
+    eval_files.find_eval_files(str(tmp_path / "nope"))
   assert str(e.value) == "%s: not a directory" % (tmp_path / "nope")
 
 
@@ -210,7 +211,7 @@ def test_find_eval_files_rejects_a_missing_directory(tmp_path):
     ("a\rb\n\n", ["a\rb", ""]),
 ])
 def test_split_lines(text, lines):
-  assert scoring.split_lines(text) == lines
+  assert eval_files.split_lines(text) == lines
 
 
 @pytest.mark.parametrize("lines,line_format", [
@@ -221,16 +222,16 @@ def test_split_lines(text, lines):
     ([], "text"),
 ])
 def test_detect_line_format(lines, line_format):
-  assert scoring.detect_line_format(lines) == line_format
+  assert eval_files.detect_line_format(lines) == line_format
 
 
 def test_parse_literal_never_evaluates_code():
-  with pytest.raises(scoring.ScoringError) as e:
-    scoring.parse_literal("__import__('os').getcwd()", "f", 3)
+  with pytest.raises(eval_files.EvalFileError) as e:
+    eval_files.parse_literal("__import__('os').getcwd()", "f", 3)
   assert str(e.value) == (
       "f:3: cannot parse as a Python literal (code or names, not a literal "
       "value): \"__import__('os').getcwd()\"")
-  assert scoring.parse_literal(
+  assert eval_files.parse_literal(
       "{'label': 'x', 'overlap_spans': [(1, 2)]}", "f", 1) == {
           "label": "x", "overlap_spans": [(1, 2)]}
 
@@ -238,8 +239,8 @@ def test_parse_literal_never_evaluates_code():
 def test_parse_lines_truncated_line_names_file_and_line():
   lines = ["{'label': 'positive', 'explanations': []}",
            "{'label': 'negative', 'explanations': ['a dull st"]
-  with pytest.raises(scoring.ScoringError) as e:
-    scoring.parse_lines(lines, "/d/t_5_predictions", "literal")
+  with pytest.raises(eval_files.EvalFileError) as e:
+    eval_files.parse_lines(lines, "/d/t_5_predictions", "literal")
   assert str(e.value) == (
       "/d/t_5_predictions:2: cannot parse as a Python literal "
       "(unterminated string literal): "
@@ -253,7 +254,7 @@ def test_t5_writer_format_is_read_too(tmp_path):
   t5_utils.write_lines_to_file(esnli_values(["neutral explanation: x"]), path)
   with open(path) as f:
     assert f.read() == "{'label': 'neutral', 'explanations': ['x']}"
-  assert scoring.parse_lines(scoring.read_lines(path), path, "literal") == [
+  assert eval_files.read_values(path) == [
       {"label": "neutral", "explanations": ["x"]}]
 
 
@@ -462,7 +463,8 @@ def test_failing_metric_is_reported(eval_dir):
       metric_fns=[scoring.import_object("wt5.metrics.extractive_explanations_metric")])
   assert report.problems == [
       "esnli_v010: step 200: metric wt5.metrics.extractive_explanations_metric "
-      "failed: KeyError: 'overlap_spans'"]
+      "failed: ValueError: extractive_explanations_metric: targets[0] has no "
+      "'overlap_spans' (its keys: ['explanations', 'label'])"]
 
 
 def test_bad_metric_path_is_an_error(eval_dir, capsys):

@@ -54,17 +54,17 @@ def text(value):
 
 
 def with_explanations(label, explanations, separator=" explanation: "):
-  return separator.join([label] + [e for e in explanations if e])
+  """The label and every explanation, empty ones included, joined."""
+  return separator.join([label] + list(explanations))
 
 
 def render_cos_e(ex, prefix="explain cos_e", question_prefix="question:",
                  choice_prefix="choice:", drop_explanations=False):
-  parts = [prefix, question_prefix, text(ex["question"])]
-  for choice in ex["choices"]:
-    parts += [choice_prefix, text(choice)]
+  choices = " ".join("%s %s" % (choice_prefix, text(c)) for c in ex["choices"])
+  inputs = " ".join([prefix, question_prefix, text(ex["question"]), choices])
   answer = text(ex["answer"])
   explanation = [] if drop_explanations else [text(ex["abstractive_explanation"])]
-  return " ".join(parts), with_explanations(answer, explanation)
+  return inputs, with_explanations(answer, explanation)
 
 
 NLI = ["entailment", "neutral", "contradiction"]
@@ -78,7 +78,8 @@ def render_esnli(ex, prefix="explain nli", drop_explanations=False,
     inputs += " choice: entailment choice: neutral choice: contradiction"
   explanations = [] if drop_explanations else [
       text(ex.get("explanation_%d" % i, b"")) for i in (1, 2, 3)]
-  return inputs, with_explanations(NLI[ex["label"]], explanations)
+  return inputs, with_explanations(NLI[ex["label"]],
+                                   [e for e in explanations if e])
 
 
 def render_glue(ex, benchmark_name, label_names):
@@ -89,7 +90,7 @@ def render_glue(ex, benchmark_name, label_names):
 
 
 def render_imdb(ex, prefix="sentiment"):
-  label = "<unk>" if ex["label"] == -1 else ["negative", "positive"][ex["label"]]
+  label = "<unk>" if ex["label"] < 0 else ["negative", "positive"][ex["label"]]
   return "%s: %s" % (prefix, text(ex["text"])), label
 
 
@@ -111,9 +112,11 @@ def render_movie(ex, prefix="explain sentiment", drop_explanations=False):
 
 
 def render_multi_rc(ex, drop_explanations=False):
-  query, answer = text(ex["query_and_answer"]).split("||", 1)
+  segments = text(ex["query_and_answer"]).split("||") + [""]
+  ascii_space = " \t\n\v\f\r"
   inputs = "explain multirc passage: %s query: %s answer: %s" % (
-      text(ex["passage"]), query.strip(), answer.strip())
+      text(ex["passage"]), segments[0].strip(ascii_space),
+      segments[1].strip(ascii_space))
   evidences = [] if drop_explanations else [text(e) for e in ex["evidences"]]
   return inputs, with_explanations(["False", "True"][ex["label"]], evidences)
 

@@ -1,4 +1,4 @@
-"""The `wt5` command line: `wt5 demo`, `wt5 data`, `wt5 score`.
+"""The `wt5` command line: `wt5 demo`, `wt5 data`, `wt5 score`, `wt5 export`, `wt5 train`, `wt5 evaluate`.
 
 Each subcommand lives in its own module, which exposes
 `add_arguments(parser)` and `run(args) -> int`; this module only dispatches,
@@ -15,6 +15,9 @@ _SUBCOMMANDS = {
     "demo": ("wt5.demo", "Train and evaluate a small WT5 model end to end on the CPU."),
     "data": ("wt5.demo_data", "Write the embedded WT5 demo datasets in TFDS format."),
     "score": ("wt5.scoring", "Re-score a t5_mesh_transformer eval directory offline."),
+    "export": ("wt5.export", "Write a task or mixture split to JSON Lines files."),
+    "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
+    "evaluate": ("wt5.pytorch.evaluate", "Decode PyTorch checkpoints into t5 eval files."),
     "doctor": ("wt5.doctor", "Check this environment for known T5-stack problems."),
 }
 

@@ -2,9 +2,14 @@
 
 Each metric takes the lists of postprocessed targets and predictions (the
 dicts that `wt5.postprocessors` returns), aligned by position, and returns a
-dict of floats. Labels may be of any type (str, bytes, int, None, ...): two
-labels are equal when they are `==`, with bytes read as UTF-8 text first, so
-b"positive" equals "positive". Empty lists give 0 for every value.
+dict of floats, the values the 2020 WT5 code computes on the same dicts.
+
+Label accuracy is scikit-learn's `accuracy_score`, as in the 2020 code
+(labels compared as numpy compares them). Where scikit-learn rejects the
+labels (bytes, None, NaN, mixed strings and numbers that numpy cannot
+compare) two labels are equal when they are `==`, with bytes read as UTF-8
+text first, so b"positive" equals "positive". Empty lists give 0 for every
+value. A dict that lacks a key a metric needs is an error naming the key.
 
     esnli_metric(
         [{"label": "entailment", "explanations": ["Snow is white."]}],
@@ -26,6 +31,26 @@ def _check_lengths(targets: Sequence[Any], predictions: Sequence[Any],
                      f"{len(predictions)} predictions")
 
 
+def _values(answers: Sequence[Any], key: str, side: str,
+            metric: str) -> List[Any]:
+  """Returns `answer[key]` for every answer; a clear error if one lacks it.
+
+  `_values([{"label": "a"}], "label", "targets", "m")` -> ["a"];
+  `_values([{"x": 1}], "label", "targets", "m")` raises ValueError
+  "m: targets[0] has no 'label' (its keys: ['x'])".
+  """
+  values = []
+  for index, answer in enumerate(answers):
+    try:
+      values.append(answer[key])
+    except (KeyError, TypeError, IndexError):
+      keys = (sorted(map(str, answer.keys())) if hasattr(answer, "keys")
+              else type(answer).__name__)
+      raise ValueError(f"{metric}: {side}[{index}] has no {key!r} (its keys: "
+                       f"{keys})") from None
+  return values
+
+
 def _label_key(label: Any) -> Any:
   """Returns a hashable key under which equal labels compare equal.
 
@@ -41,34 +66,38 @@ def _label_key(label: Any) -> Any:
   return label
 
 
-def _label_ids(targets: Sequence[Mapping[str, Any]],
-               predictions: Sequence[Mapping[str, Any]]) -> Tuple[List[int], List[int]]:
-  """Maps the target and prediction labels to ints, equal labels to equal ints.
+def _accuracy_percent(target_labels: Sequence[Any],
+                      prediction_labels: Sequence[Any]) -> float:
+  """Percent of positions whose labels are equal; 0.0 for empty lists.
 
-  `_label_ids([{"label": "a"}, {"label": b"b"}], [{"label": "b"}, {"label": 7}])`
-  -> ([0, 1], [1, 2]).
+  `_accuracy_percent(["a", "b"], ["a", "c"])` -> 50.0. This is
+  `100 * sklearn.metrics.accuracy_score`, the 2020 code's accuracy (so
+  ["1", "a"] against [1, "a"] is 100.0: numpy reads both as strings). Labels
+  scikit-learn rejects are compared with `==`, bytes read as UTF-8 text:
+  [b"a", None] against ["a", None] is 100.0.
   """
-  ids: Dict[Any, int] = {}
-  def to_ids(items):
-    return [ids.setdefault(_label_key(x["label"]), len(ids)) for x in items]
-  return to_ids(targets), to_ids(predictions)
-
-
-def _accuracy_percent(targets, predictions) -> float:
-  """Percent of positions whose labels are equal; 0.0 for empty lists."""
-  if not targets:
+  if not target_labels:
     return 0.0
-  target_ids, prediction_ids = _label_ids(targets, predictions)
-  return 100.0 * sum(t == p for t, p in zip(target_ids, prediction_ids)) / len(targets)
+  import sklearn.metrics  # pylint: disable=g-import-not-at-top
+  try:
+    return float(100 * sklearn.metrics.accuracy_score(
+        list(target_labels), list(prediction_labels)))
+  except (TypeError, ValueError):
+    pass
+  ids: Dict[Any, int] = {}
+  targets = [ids.setdefault(_label_key(x), len(ids)) for x in target_labels]
+  predictions = [ids.setdefault(_label_key(x), len(ids))
+                 for x in prediction_labels]
+  return 100.0 * sum(t == p for t, p in zip(targets, predictions)) / len(targets)
 
 
-def _explanation(answer: Mapping[str, Any], index: int) -> str:
-  """Returns explanation `index` of `answer` as str, "" if there is none.
+def _explanation(explanations: Any, index: int) -> str:
+  """Returns explanation `index` as str, "" if there is none.
 
-  `_explanation({"explanations": ["a", "b"]}, 1)` -> "b";
-  `_explanation({"explanations": []}, 0)` -> "".
+  `_explanation(["a", "b"], 1)` -> "b"; `_explanation([], 0)` -> "";
+  `_explanation(None, 0)` -> "".
   """
-  explanations = answer.get("explanations") or []
+  explanations = explanations or []
   if len(explanations) <= index:
     return ""
   value = explanations[index]
@@ -84,9 +113,12 @@ def esnli_metric(targets: Sequence[Mapping[str, Any]],
   Each prediction is cut to its first explanation. The first reference
   stream holds every target's first explanation ("" if none); when any target
   has a second explanation, a second stream holds every target's second
-  explanation ("" where missing, so the streams stay aligned). Returns:
+  explanation. Where only some targets have one, the missing ones are ""
+  so that the streams stay aligned (the 2020 code passed a shorter second
+  stream, which sacrebleu rejects). Returns:
 
-  - "accuracy": `t5.evaluation.metrics.accuracy` of the labels (percent);
+  - "accuracy": `t5.evaluation.metrics.accuracy` of the labels (percent;
+    labels it rejects are compared as the module docstring says);
   - "bleu": `t5.evaluation.metrics.bleu` (sacrebleu corpus BLEU, "intl"
     tokenizer, exponential smoothing) of the predicted first explanations
     against the reference streams, clamped to 0..100 (sacrebleu can return
@@ -94,20 +126,27 @@ def esnli_metric(targets: Sequence[Mapping[str, Any]],
   - "expln1_length": the number of characters of the first prediction's first
     explanation.
 
-  Empty lists give {"accuracy": 0.0, "bleu": 0.0, "expln1_length": 0}.
+  Every dict needs "label" and "explanations" (None or [] for none). Empty
+  lists give {"accuracy": 0.0, "bleu": 0.0, "expln1_length": 0}. The
+  arguments are not modified.
   """
-  _check_lengths(targets, predictions, "esnli_metric")
+  metric = "esnli_metric"
+  _check_lengths(targets, predictions, metric)
+  target_labels = _values(targets, "label", "targets", metric)
+  prediction_labels = _values(predictions, "label", "predictions", metric)
+  target_explanations = _values(targets, "explanations", "targets", metric)
+  prediction_explanations = _values(predictions, "explanations", "predictions",
+                                    metric)
   if not targets:
     return {"accuracy": 0.0, "bleu": 0.0, "expln1_length": 0}
   from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
 
-  target_ids, prediction_ids = _label_ids(targets, predictions)
-  predicted = [_explanation(p, 0) for p in predictions]
-  references = [[_explanation(t, 0) for t in targets]]
-  if any(len(t.get("explanations") or []) > 1 for t in targets):
-    references.append([_explanation(t, 1) for t in targets])
+  predicted = [_explanation(e, 0) for e in prediction_explanations]
+  references = [[_explanation(e, 0) for e in target_explanations]]
+  if any(len(e or []) > 1 for e in target_explanations):
+    references.append([_explanation(e, 1) for e in target_explanations])
   return {
-      "accuracy": float(t5_metrics.accuracy(target_ids, prediction_ids)["accuracy"]),
+      "accuracy": _accuracy_percent(target_labels, prediction_labels),
       "bleu": min(100.0, max(0.0, float(
           t5_metrics.bleu(references, predicted)["bleu"]))),
       "expln1_length": len(predicted[0]),
@@ -168,38 +207,48 @@ def extractive_explanations_metric(
   """Label accuracy and rationale overlap of extractive explanations.
 
   - "accuracy": percent of examples whose predicted label equals the target's;
-  - "f1": mean over examples of the exact-span F1 between the sets of target
-    spans G and predicted spans P (precision |G∩P|/|P|, recall |G∩P|/|G|,
-    0 when a set is empty), as a percentage;
+  - "f1": mean over examples of the exact-span F1 between target spans G and
+    predicted spans P: |set(G) ∩ set(P)| divided by the list lengths, i.e.
+    precision |set(G) ∩ set(P)| / len(P) and recall ... / len(G) (0 when a
+    list is empty), as the 2020 code counts (a repeated predicted span lowers
+    precision), as a percentage;
   - "partial match f1": mean over examples of the token-level F1 of the
-    `span_array`s (positive class 1, 0 without positives), as a percentage;
-  - "avg_explanation_count": mean number of predicted (found) explanations.
+    `span_array`s (positive class 1, 0 without positives; the value of
+    `sklearn.metrics.f1_score`), as a percentage;
+  - "avg_explanation_count": mean number of predicted (found) explanations,
+    over the predictions that have "explanations" (0.0 if none has).
 
-  One example, target spans {(0, 2), (5, 6)}, predicted {(0, 2), (3, 4)},
+  One example, target spans [(0, 2), (5, 6)], predicted [(0, 2), (3, 4)],
   arrays [1,1,0,0,0,1] and [1,1,0,1,0,0], labels equal:
   {"accuracy": 100.0, "f1": 50.0, "partial match f1": 66.66..,
-   "avg_explanation_count": 2.0}. Empty lists give 0.0 for every key.
+   "avg_explanation_count": 2.0}. Every dict needs "label", "overlap_spans"
+  and "span_array". Empty lists give 0.0 for every key.
   """
-  _check_lengths(targets, predictions, "extractive_explanations_metric")
+  metric = "extractive_explanations_metric"
+  _check_lengths(targets, predictions, metric)
+  target_labels = _values(targets, "label", "targets", metric)
+  prediction_labels = _values(predictions, "label", "predictions", metric)
+  target_spans = _values(targets, "overlap_spans", "targets", metric)
+  predicted_spans = _values(predictions, "overlap_spans", "predictions", metric)
+  target_arrays = _values(targets, "span_array", "targets", metric)
+  predicted_arrays = _values(predictions, "span_array", "predictions", metric)
+  counts = [len(p["explanations"]) for p in predictions if "explanations" in p]
   if not targets:
     return {"accuracy": 0.0, "f1": 0.0, "partial match f1": 0.0,
             "avg_explanation_count": 0.0}
-  span_f1s, token_f1s, counts = [], [], []
-  for target, prediction in zip(targets, predictions):
-    gold = _span_set(target["overlap_spans"])
-    predicted = _span_set(prediction["overlap_spans"])
-    common = len(gold & predicted)
-    span_f1s.append(_f1(common / len(predicted) if predicted else 0.0,
-                        common / len(gold) if gold else 0.0))
-    token_f1s.append(_token_scores(target["span_array"],
-                                   prediction["span_array"])[2])
-    counts.append(len(prediction["explanations"]))
+  span_f1s, token_f1s = [], []
+  for gold, predicted, gold_array, predicted_array in zip(
+      target_spans, predicted_spans, target_arrays, predicted_arrays):
+    common = len(_span_set(gold) & _span_set(predicted))
+    span_f1s.append(_f1(common / len(predicted) if len(predicted) else 0.0,
+                        common / len(gold) if len(gold) else 0.0))
+    token_f1s.append(_token_scores(gold_array, predicted_array)[2])
   n = len(targets)
   return {
-      "accuracy": _accuracy_percent(targets, predictions),
+      "accuracy": _accuracy_percent(target_labels, prediction_labels),
       "f1": 100.0 * sum(span_f1s) / n,
       "partial match f1": 100.0 * sum(token_f1s) / n,
-      "avg_explanation_count": sum(counts) / n,
+      "avg_explanation_count": sum(counts) / len(counts) if counts else 0.0,
   }
 
 
@@ -221,7 +270,8 @@ def eraser_rationale_metrics(
   """ERASER hard-rationale scores (DeYoung et al., 2020), as fractions 0..1.
 
   Spans are the `overlap_spans` of the extractive postprocessor (repeated
-  spans counted once per example). A predicted span matches a target span of
+  spans counted once per example; spans that cover no token, such as the
+  (0, 0) of an empty explanation, are not rationales and are left out). A predicted span matches a target span of
   the same example when they overlap and their token IOU is at least
   `iou_threshold`:
 
@@ -237,20 +287,25 @@ def eraser_rationale_metrics(
   nothing, so iou_precision = iou_recall = iou_f1 = 0.5. Empty lists, or no
   spans at all, give 0.0.
   """
-  _check_lengths(targets, predictions, "eraser_rationale_metrics")
+  metric = "eraser_rationale_metrics"
+  _check_lengths(targets, predictions, metric)
   matched_predicted = matched_gold = total_predicted = total_gold = 0
   token_scores = []
-  for target, prediction in zip(targets, predictions):
-    gold = sorted(_span_set(target["overlap_spans"]))
-    predicted = sorted(_span_set(prediction["overlap_spans"]))
+  for target_spans, predicted_spans, target_array, predicted_array in zip(
+      _values(targets, "overlap_spans", "targets", metric),
+      _values(predictions, "overlap_spans", "predictions", metric),
+      _values(targets, "span_array", "targets", metric),
+      _values(predictions, "span_array", "predictions", metric)):
+    gold = sorted(span for span in _span_set(target_spans) if span[0] < span[1])
+    predicted = sorted(span for span in _span_set(predicted_spans)
+                       if span[0] < span[1])
     total_gold += len(gold)
     total_predicted += len(predicted)
     matches = {(p, g) for p in predicted for g in gold
                if _iou(p, g) >= iou_threshold and _iou(p, g) > 0}
     matched_predicted += len({p for p, _ in matches})
     matched_gold += len({g for _, g in matches})
-    token_scores.append(_token_scores(target["span_array"],
-                                      prediction["span_array"]))
+    token_scores.append(_token_scores(target_array, predicted_array))
   precision = matched_predicted / total_predicted if total_predicted else 0.0
   recall = matched_gold / total_gold if total_gold else 0.0
   n = len(token_scores)

@@ -12,6 +12,7 @@ input text, as a span of input tokens.
 """
 
 import bisect
+import operator
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from absl import logging
@@ -50,13 +51,19 @@ def _as_text(value: Any, what: str) -> str:
                   f"{value!r:.100}")
 
 
-def _split_output(output: Union[str, bytes], separator: str) -> List[str]:
+def _split_output(output: Union[str, bytes],
+                  separator: Union[str, bytes]) -> List[Union[str, bytes]]:
   """Splits an output into [label, explanation, ...].
 
-  `_split_output(b"pos explanation: a", " explanation: ")` -> ["pos", "a"].
+  `_split_output(b"pos explanation: a", " explanation: ")` -> ["pos", "a"]:
+  bytes are read as UTF-8 text. When `output` and `separator` are both
+  bytes the parts stay bytes, as `bytes.split` gives them:
+  `_split_output(b"pos explanation: a", b" explanation: ")` -> [b"pos", b"a"].
   """
   if not separator:
     raise ValueError("separator must be a non-empty string")
+  if isinstance(output, bytes) and isinstance(separator, bytes):
+    return bytes(output).split(bytes(separator))
   return _as_text(output, "output").split(_as_text(separator, "separator"))
 
 
@@ -66,7 +73,8 @@ def abstractive_explanations(output: Union[str, bytes],
   """Splits `output` into its label and the explanations that follow it.
 
   `abstractive_explanations("neutral explanation: A. explanation: B.")` ->
-  {"label": "neutral", "explanations": ["A.", "B."]}. `output` may be bytes.
+  {"label": "neutral", "explanations": ["A.", "B."]}. `output` may be bytes
+  (read as UTF-8; with a bytes `separator` too, the parts stay bytes).
   Keyword arguments other than `separator` (seqio passes `example` and
   `is_target`) are ignored.
   """
@@ -74,30 +82,34 @@ def abstractive_explanations(output: Union[str, bytes],
   return {"label": parts[0], "explanations": parts[1:]}
 
 
-def find_token_run(input_tokens: Sequence[str],
-                   explanation_tokens: Sequence[str]) -> Optional[Span]:
+def find_token_run(input_tokens: Sequence[Any],
+                   explanation_tokens: Sequence[Any]) -> Optional[Span]:
   """Returns the first `(start, end)` where `explanation_tokens` occur as a run.
 
   `find_token_run(["a", "b", "a", "c"], ["a", "c"])` -> (2, 4); `end` is
-  exclusive. None when they do not occur, or when `explanation_tokens` is
-  empty. This is the default `match_fn` of `extractive_explanations`.
+  exclusive. An empty run occurs at the start: `find_token_run(["a"], [])`
+  -> (0, 0). None when the tokens do not occur. A run is a slice of
+  `input_tokens` that compares equal (`==`) to `explanation_tokens`. This is
+  the default `match_fn` of `extractive_explanations`.
   """
-  input_tokens = list(input_tokens)
-  explanation_tokens = list(explanation_tokens)
   width = len(explanation_tokens)
-  if width == 0:
-    return None
-  first = explanation_tokens[0]
   last_start = len(input_tokens) - width
-  position = 0
-  while position <= last_start:
-    try:
-      position = input_tokens.index(first, position, last_start + 1)
-    except ValueError:
-      return None
+  if (width and type(input_tokens) is list  # pylint: disable=unidiomatic-typecheck
+      and type(explanation_tokens) is list):  # pylint: disable=unidiomatic-typecheck
+    first = explanation_tokens[0]
+    position = 0
+    while position <= last_start:
+      try:
+        position = input_tokens.index(first, position, last_start + 1)
+      except ValueError:
+        return None
+      if input_tokens[position:position + width] == explanation_tokens:
+        return (position, position + width)
+      position += 1
+    return None
+  for position in range(last_start + 1):
     if input_tokens[position:position + width] == explanation_tokens:
       return (position, position + width)
-    position += 1
   return None
 
 
@@ -121,47 +133,52 @@ def _input_text(example: Optional[Mapping[str, Any]]) -> str:
   return _as_text(raw, "example['inputs_pretokenized']").replace("\n", " ")
 
 
-def _check_span(span: Any, num_tokens: int) -> Optional[Span]:
-  """Validates what a match_fn returned: None, or (start, end) in range.
+def _token_positions(span: Any, num_tokens: int) -> range:
+  """The input token positions a found span covers, with slice semantics.
 
-  `_check_span([2, 4], 5)` -> (2, 4); `_check_span((3, 3), 5)` -> None
-  (an empty span locates nothing).
+  `_token_positions((2, 4), 5)` -> range(2, 4); `_token_positions((3, 99), 5)`
+  -> range(3, 5) (clipped, as a slice is); `_token_positions((0, 0), 5)` ->
+  range(0, 0). `span[0]` and `span[1]` must be integers.
   """
-  if span is None:
-    return None
   try:
-    start, end = (int(x) for x in span)
-  except (TypeError, ValueError):
-    raise ValueError(f"match_fn must return None or (start, end), got {span!r}"
-                     ) from None
-  if not 0 <= start <= end <= num_tokens:
-    raise ValueError(f"match_fn returned the span {span!r}, outside the "
-                     f"{num_tokens} input tokens")
-  return (start, end) if start < end else None
+    start, end = operator.index(span[0]), operator.index(span[1])
+  except (TypeError, IndexError, KeyError):
+    raise ValueError(f"match_fn must return None or (start, end) integers, "
+                     f"got {span!r:.100}") from None
+  return range(*slice(start, end).indices(num_tokens))
 
 
 class _SpacyLocator:
   """Locates explanations in one input text with the cached spaCy tokens."""
 
   def __init__(self, text: str, match_fn: Optional[MatchFn]):
-    self._text = text
     self._input = tokenization.tokenize_with_offsets(text)
     self._match_fn = match_fn
     self._input_tokens: Optional[List[str]] = None
     self.num_tokens = len(self._input)
 
-  def locate(self, explanation: str) -> Optional[Span]:
+  def _match(self, explanation: str) -> Any:
     tokenized = tokenization.tokenize_with_offsets(explanation)
     if self._match_fn is None:
-      span = self._input.find(tokenized)
-    else:
-      if self._input_tokens is None:
-        self._input_tokens = self._input.tokens
-      span = _check_span(
-          self._match_fn(list(self._input_tokens), tokenized.tokens),
-          self.num_tokens)
-    if span is None and explanation:
-      begin = self._text.find(explanation)
+      return self._input.find(tokenized)
+    if self._input_tokens is None:
+      self._input_tokens = self._input.tokens
+    return self._match_fn(self._input_tokens, tokenized.tokens)
+
+  def locate(self, explanation: Union[str, bytes]) -> Any:
+    """The span where the explanation's tokens occur as a run, or None."""
+    return self._match(_as_text(explanation, "explanation"))
+
+  def locate_in_text(self, explanation: str) -> Any:
+    """A span for a target explanation that the token run missed.
+
+    The token run of `explanation` (its newlines already read as spaces),
+    else the input tokens its characters touch where its text occurs in the
+    input text; None if neither.
+    """
+    span = self._match(explanation)
+    if not span and explanation:
+      begin = self._input.text.find(explanation)
       if begin >= 0:
         span = self._input.covering_span(begin, begin + len(explanation))
     return span
@@ -194,19 +211,27 @@ class _GenericLocator:
     self._text = text
     self._tokenizer_fn = tokenizer_fn
     self._match_fn = match_fn or find_token_run
-    self._tokens = list(tokenizer_fn(text))
+    self._tokens = tokenizer_fn(text)
     self._offsets: Any = False  # Computed on first need.
     self.num_tokens = len(self._tokens)
 
-  def locate(self, explanation: str) -> Optional[Span]:
-    span = _check_span(
-        self._match_fn(list(self._tokens), list(self._tokenizer_fn(explanation))),
-        self.num_tokens)
-    if span is None and explanation:
+  def locate(self, explanation: Union[str, bytes]) -> Any:
+    """The span that `match_fn` gives for the explanation's tokens."""
+    return self._match_fn(self._tokens, self._tokenizer_fn(explanation))
+
+  def locate_in_text(self, explanation: str) -> Any:
+    """A span for a target explanation that the token run missed.
+
+    The token run of `explanation` (its newlines already read as spaces),
+    else the input tokens its characters touch where its text occurs in the
+    input text (when the input tokens occur in the text in order).
+    """
+    span = self.locate(explanation)
+    if not span and explanation:
       begin = self._text.find(explanation)
       if begin >= 0:
         if self._offsets is False:
-          self._offsets = _align(self._text, self._tokens)
+          self._offsets = _align(self._text, list(self._tokens))
         if self._offsets is not None:
           starts, ends = self._offsets
           first = bisect.bisect_right(ends, begin)
@@ -241,27 +266,29 @@ def extractive_explanations(
        "span_array": [0] * 27 + [1] * 10,
        "explanations": ["great cast"]}
 
-  Steps: split `output` on `separator` into a label and explanations and drop
-  repeated explanations (first kept). The input text is
-  `example["inputs_pretokenized"]` with every "\\n" replaced by a space
-  (newlines inside an explanation are read as spaces too, so a rationale
-  spanning a line break is still found). Each explanation is tokenized alone
-  and located at the first run of input tokens equal to its tokens
-  (`match_fn(input_tokens, explanation_tokens)`, default `find_token_run`).
-  If there is none (spaCy can split a phrase differently alone than inside
-  its sentence), the first occurrence of its text in the input text is used:
-  its span is the input tokens its characters touch.
+  Steps, as in the 2020 WT5 code: split `output` on `separator` into a label
+  and explanations and drop repeated explanations (first kept). The input
+  text is `example["inputs_pretokenized"]` with every "\\n" replaced by a
+  space. Each explanation, as it is, is tokenized alone and located with
+  `match_fn(input_tokens, explanation_tokens)` (default `find_token_run`: the
+  first run of input tokens equal to its tokens). An empty explanation is an
+  empty run: span (0, 0), and it is kept. A predicted explanation located
+  nowhere is dropped (the count is logged): one that tokenizes differently
+  alone, cuts through a word or holds a newline is not found.
+
+  Ground truth only (`is_target=True`), where the 2020 code stopped with an
+  error: an explanation whose tokens do not occur as a run is still located
+  if its text, newlines read as spaces, occurs in the input text: by the
+  token run of that text, else as the input tokens its characters touch. One
+  whose text does not occur raises `RationaleNotFoundError`; one that occurs
+  but touches no token (spaces only) is dropped.
 
   The default tokenizer is spaCy's English tokenizer (`wt5.tokenization`);
   each distinct input text is tokenized once per process (bounded cache) and
   matching is linear in the input length. A custom `tokenizer_fn` maps a
-  string to token strings; its tokens are located in the text left to right
-  for the character fallback.
-
-  A ground-truth explanation (`is_target=True`) whose text does not occur in
-  the input raises `RationaleNotFoundError`. A predicted explanation that is
-  not found is dropped (the count is logged). An explanation whose text
-  occurs but touches no token (empty, or spaces only) is dropped as well.
+  string to tokens; a custom `match_fn` returns a span `(start, end)` or a
+  false value (not found). A span is kept as `match_fn` returns it and marks
+  the tokens of `span_array[start:end]`.
 
   Returns {"label", "overlap_spans": [(start, end), ...] of the found
   explanations, "span_array": one 0/1 int per input token, "explanations":
@@ -275,20 +302,22 @@ def extractive_explanations(
   else:
     locator = _GenericLocator(text, tokenizer_fn, match_fn)
 
-  spans: List[Span] = []
-  found: List[str] = []
+  spans: List[Any] = []
+  found: List[Union[str, bytes]] = []
   dropped = 0
   for explanation in explanations:
-    searched = explanation.replace("\n", " ")
-    span = locator.locate(searched)
-    if span is None:
-      if is_target and searched not in text:
+    span = locator.locate(explanation)
+    if not span and is_target:
+      searched = _as_text(explanation, "explanation").replace("\n", " ")
+      span = locator.locate_in_text(searched)
+      if not span and searched not in text:
         preview = text[:_INPUT_PREVIEW_CHARS]
         if len(text) > _INPUT_PREVIEW_CHARS:
           preview += "..."
         raise RationaleNotFoundError(
             f"ground-truth explanation {explanation!r} (label {label!r}) does "
             f"not occur in the input text {preview!r}")
+    if not span:
       dropped += 1
       continue
     spans.append(span)
@@ -299,8 +328,9 @@ def extractive_explanations(
                  "not found in the input text", dropped, len(explanations),
                  "target" if is_target else "predicted")
   span_array = [0] * locator.num_tokens
-  for start, end in spans:
-    span_array[start:end] = [1] * (end - start)
+  for span in spans:
+    positions = _token_positions(span, locator.num_tokens)
+    span_array[positions.start:positions.stop] = [1] * len(positions)
   return {
       "label": label,
       "overlap_spans": spans,

@@ -9,7 +9,14 @@ A WT5 target is the label followed by its explanations, joined with
 
     "entailment explanation: Snow is white. explanation: Covered means hidden."
 
-Empty explanations are left out; with no explanation the target is the label.
+With no explanation the target is the label. e-SNLI leaves out empty
+explanations; CoS-E, extractive rationales and MultiRC keep an empty
+explanation as an empty part ("positive explanation:  explanation: e"), as the
+2020 WT5 code does.
+
+A label index must name one of the label names: -1 (unlabelled) gives
+"<unk>", any other index outside the names fails inside `tf.data` with an
+error that names the value and the valid range.
 """
 
 from typing import Optional, Sequence
@@ -24,45 +31,65 @@ MULTIRC_LABELS = ("False", "True")
 UNKNOWN_LABEL = "<unk>"
 
 
-def _label_name(label_names: Sequence[str], label: tf.Tensor) -> tf.Tensor:
-  """Returns `label_names[label]`, or "<unk>" for the unlabelled `-1`.
+def _label_name(label_names: Sequence[str], label: tf.Tensor, what: str,
+                negative_is_unlabelled: bool = False) -> tf.Tensor:
+  """Returns `label_names[label]`; "<unk>" for the unlabelled -1.
 
-  `_label_name(("negative", "positive"), 1)` -> b"positive";
-  `_label_name(("negative", "positive"), -1)` -> b"<unk>".
+  `_label_name(("False", "True"), 1, "eraser_multi_rc")` -> b"True";
+  `_label_name(("False", "True"), -1, "eraser_multi_rc")` -> b"<unk>".
+  With `negative_is_unlabelled` every negative index gives "<unk>". Any other
+  index fails (tf.errors.InvalidArgumentError) with the message
+  "eraser_multi_rc: label 2 is out of range: valid labels are 0..1
+  (False, True), or -1 (unlabelled)".
   """
+  count = len(label_names)
   names = tf.constant(list(label_names) + [UNKNOWN_LABEL])
-  label = tf.cast(label, tf.int32)
-  index = tf.where(label < 0, len(label_names), label)
+  label = tf.cast(label, tf.int64)
+  if negative_is_unlabelled:
+    unlabelled = label < 0
+    unlabelled_text = "a negative index (unlabelled)"
+  else:
+    unlabelled = tf.equal(label, -1)
+    unlabelled_text = "-1 (unlabelled)"
+  valid = tf.logical_or(unlabelled, tf.logical_and(label >= 0, label < count))
+  message = tf.strings.join([
+      "%s: label " % what, tf.strings.as_string(label),
+      " is out of range: valid labels are 0..%d (%s), or %s" % (
+          count - 1, ", ".join(label_names), unlabelled_text)])
+  check = tf.debugging.Assert(valid, [message])
+  with tf.control_dependencies([check]):
+    index = tf.where(unlabelled, tf.constant(count, tf.int64), label)
   return tf.gather(names, index)
 
 
 def _join_explanations(label: tf.Tensor, explanations: tf.Tensor,
                        separator: str = EXPLANATION_SEPARATOR) -> tf.Tensor:
-  """Joins a label and its non-empty explanations with `separator`.
+  """Joins a label and its explanations, empty ones included, with `separator`.
 
-  `_join_explanations("True", ["A.", "", "B."])` -> b"True explanation: A. explanation: B."
+  `_join_explanations("True", ["A.", "", "B."])` ->
+  b"True explanation: A. explanation:  explanation: B."
   """
   explanations = tf.reshape(tf.convert_to_tensor(explanations, tf.string), [-1])
-  explanations = tf.boolean_mask(explanations,
-                                 tf.strings.length(explanations) > 0)
   parts = tf.concat([tf.reshape(label, [1]), explanations], axis=0)
   return tf.strings.reduce_join(parts, separator=separator)
 
 
-def _space_join(parts: Sequence[tf.Tensor]) -> tf.Tensor:
-  """Joins scalar strings and string vectors, in order, with single spaces.
+def _non_empty(explanations: Sequence[tf.Tensor]) -> tf.Tensor:
+  """Returns the non-empty strings of `explanations` as a vector.
 
-  `_space_join(["choice:", ["a", "b"]])` -> b"choice: a b"
+  `_non_empty(["A.", "", " "])` -> [b"A.", b" "].
   """
-  flat = [tf.reshape(tf.convert_to_tensor(p, tf.string), [-1]) for p in parts]
-  return tf.strings.reduce_join(tf.concat(flat, axis=0), separator=" ")
+  explanations = tf.stack(explanations)
+  return tf.boolean_mask(explanations, tf.strings.length(explanations) > 0)
 
 
 @seqio.map_over_dataset
 def _cos_e_example(x, prefix, question_prefix, choice_prefix,
                    drop_explanations):
-  choices = tf.strings.join([choice_prefix, " ", x["choices"]])
-  inputs = _space_join([prefix, question_prefix, x["question"], choices])
+  choices = tf.strings.reduce_join(
+      tf.strings.join([choice_prefix, " ", x["choices"]]), separator=" ")
+  inputs = tf.strings.join([prefix, question_prefix, x["question"], choices],
+                           separator=" ")
   if drop_explanations:
     targets = x["answer"]
   else:
@@ -82,6 +109,10 @@ def cos_e(dataset: tf.data.Dataset,
   question_prefix="premise:" ->
     inputs  "explain nli premise: Where do fish live? choice: water choice: sky"
     targets "water explanation: Fish need water."
+
+  An empty `abstractive_explanation` stays an empty part ("water
+  explanation: "); with no choices the inputs end with the space that would
+  precede them ("explain cos_e question: Where? ").
   """
   return _cos_e_example(dataset, prefix=prefix,
                         question_prefix=question_prefix,
@@ -96,13 +127,13 @@ def _esnli_example(x, prefix, drop_explanations, add_choices):
   if add_choices:
     inputs = tf.strings.join(
         [inputs, "".join(" choice: " + n for n in NLI_LABELS)])
-  label = _label_name(NLI_LABELS, x["label"])
+  label = _label_name(NLI_LABELS, x["label"], "esnli")
   if drop_explanations:
     targets = label
   else:
     explanations = [x.get("explanation_%d" % i, tf.constant(""))
                     for i in (1, 2, 3)]
-    targets = _join_explanations(label, tf.stack(explanations))
+    targets = _join_explanations(label, _non_empty(explanations))
   return {"inputs": inputs, "targets": targets}
 
 
@@ -119,7 +150,9 @@ def esnli(dataset: tf.data.Dataset,
     targets "entailment explanation: Snow is white. explanation: Covered means hidden."
 
   With `add_choices` the inputs end in
-  " choice: entailment choice: neutral choice: contradiction".
+  " choice: entailment choice: neutral choice: contradiction". Empty (or
+  absent) explanations are left out. Label -1 gives "<unk>"; 3 or more is an
+  error.
   """
   return _esnli_example(dataset, prefix=prefix,
                         drop_explanations=drop_explanations,
@@ -129,7 +162,8 @@ def esnli(dataset: tf.data.Dataset,
 @seqio.map_over_dataset
 def _imdb_example(x, prefix, output_classes):
   return {"inputs": tf.strings.join([prefix, ": ", x["text"]]),
-          "targets": _label_name(output_classes, x["label"])}
+          "targets": _label_name(output_classes, x["label"], "imdb_reviews",
+                                 negative_is_unlabelled=True)}
 
 
 def imdb_reviews(dataset: tf.data.Dataset,
@@ -139,7 +173,8 @@ def imdb_reviews(dataset: tf.data.Dataset,
   """Preprocesses IMDB movie reviews.
 
   {text: "A fine film.", label: 1} -> inputs "sentiment: A fine film.",
-  targets "positive". The unlabelled split (label -1) gets targets "<unk>".
+  targets "positive". The unlabelled split (label -1; any negative label)
+  gets targets "<unk>"; a label of `len(output_classes)` or more is an error.
   """
   return _imdb_example(dataset, prefix=prefix,
                        output_classes=tuple(output_classes))
@@ -182,7 +217,7 @@ def _extractive_example(x, prefix, input_feature, output_classes,
                         drop_explanations):
   inputs = tf.strings.join([prefix, " ", input_feature, ": ",
                             x[input_feature]])
-  label = _label_name(output_classes, x["label"])
+  label = _label_name(output_classes, x["label"], "extractive_explanations")
   if drop_explanations:
     targets = label
   else:
@@ -204,7 +239,9 @@ def extractive_explanations(dataset: tf.data.Dataset,
     inputs  "explain sentiment review: dull plot, great cast"
     targets "positive explanation: great cast"
 
-  `output_classes=None` means ("negative", "positive").
+  `output_classes=None` means ("negative", "positive"). Every evidence is
+  kept, an empty one as an empty part ("positive explanation:  explanation:
+  great cast").
   """
   return _extractive_example(
       dataset, prefix=prefix, input_feature=input_feature,
@@ -213,15 +250,13 @@ def extractive_explanations(dataset: tf.data.Dataset,
 
 
 def _split_query_and_answer(query_and_answer: tf.Tensor):
-  """Splits "question || answer" into stripped question and answer.
+  """Returns the stripped first and second "||" segments: question and answer.
 
-  "Who reads? ||  Bob " -> (b"Who reads?", b"Bob"). Without "||" the answer
-  is empty; any further "||" stays inside the answer.
+  "Who reads? ||  Bob " -> (b"Who reads?", b"Bob"); "q||a||b" -> (b"q", b"a");
+  "q||||a" -> (b"q", b""). Without "||" the answer is empty.
   """
-  parts = tf.strings.split(query_and_answer, "||")
-  query = tf.strings.strip(parts[0])
-  answer = tf.strings.strip(tf.strings.reduce_join(parts[1:], separator="||"))
-  return query, answer
+  parts = tf.concat([tf.strings.split(query_and_answer, "||"), [""]], axis=0)
+  return tf.strings.strip(parts[0]), tf.strings.strip(parts[1])
 
 
 @seqio.map_over_dataset
@@ -231,8 +266,8 @@ def _multi_rc_example(x, prefix, input_features, explanation_separator,
   values = dict(x, query=query, answer=answer)
   fields = [tf.strings.join([name, ": ", values[name]])
             for name in input_features]
-  inputs = _space_join([prefix] + fields)
-  label = _label_name(MULTIRC_LABELS, x["label"])
+  inputs = tf.strings.join([prefix] + fields, separator=" ")
+  label = _label_name(MULTIRC_LABELS, x["label"], "eraser_multi_rc")
   if drop_explanations:
     targets = label
   else:
@@ -254,7 +289,9 @@ def eraser_multi_rc(dataset: tf.data.Dataset,
     targets "True explanation: Bob reads."
 
   `input_features=None` means ("passage", "query", "answer"); "query" and
-  "answer" come from splitting `query_and_answer` on "||".
+  "answer" are the first and second segments of `query_and_answer` split on
+  "||" (anything after a second "||" is not used). Empty evidences are kept
+  as empty parts.
   """
   return _multi_rc_example(
       dataset, prefix=prefix,
@@ -266,7 +303,8 @@ def eraser_multi_rc(dataset: tf.data.Dataset,
 @seqio.map_over_dataset
 def _hypothesis_example(x, label_names, prefix):
   inputs = tf.strings.join([prefix, " premise: ", x["premise"], " label: ",
-                            _label_name(label_names, x["label"])])
+                            _label_name(label_names, x["label"],
+                                        "hypothesis_prediction")])
   return {"inputs": inputs, "targets": x["hypothesis"]}
 
 

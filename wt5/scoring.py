@@ -1,23 +1,12 @@
 """`wt5 score`: re-scores a t5_mesh_transformer eval directory offline.
 
-An evaluation with `output_eval_examples` (the default) leaves, in
-`<model_dir>/<split>_eval/`, for every evaluated task:
+An evaluation leaves `<task>_targets` and `<task>_<step>_predictions` files
+in `<model_dir>/<split>_eval/` (the layout and line format are described in
+`wt5.eval_files`, which reads them).
 
-    <task>_targets               one postprocessed target a line
-    <task>_inputs                one input a line
-    <task>_<step>_predictions    one postprocessed prediction a line, per step
-
-Each line is `str(value)` of the postprocessor's output with newlines replaced
-by spaces: for WT5's postprocessors a Python literal (a dict such as
-`{'label': 'positive', 'explanations': ['great cast']}`, an int from
-`string_label_to_class_id`); for a task without a postprocessor the plain
-text. The step is the trailing `_<digits>` before `_predictions`, so task names
-may themselves hold underscores and digits.
-
-`score_eval_dir` parses these files without evaluating code
-(`ast.literal_eval`), recomputes each task's metric functions (the ones
-registered in seqio, or the ones named with `--metric`) plus, for extractive
-tasks, the ERASER rationale metrics, and `run` prints the scores as a table
+`score_eval_dir` parses these files without evaluating code, recomputes
+each task's metric functions (the ones registered in seqio, or the ones named
+with `--metric`) plus, for extractive tasks, the ERASER rationale metrics, and `run` prints the scores as a table
 and writes `scores.csv`, `scores.json` and one `<task>.png` plot per task.
 A file that cannot be read or parsed is reported and everything else is still
 scored; the exit status is then 1.
@@ -36,7 +25,6 @@ Outputs (in `--output_dir`, default the eval directory):
 """
 
 import argparse
-import ast
 import copy
 import csv
 import dataclasses
@@ -49,30 +37,19 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from wt5 import eval_files
+from wt5.eval_files import (EvalFiles, LINE_FORMATS, TARGETS_SUFFIX,
+                            detect_line_format, find_eval_files, parse_lines,
+                            read_lines)
+
 MetricFn = Callable[[Sequence[Any], Sequence[Any]], Mapping[str, Any]]
 
-PREDICTIONS_RE = re.compile(r"^(?P<task>.+)_(?P<step>\d+)_predictions$")
-TARGETS_SUFFIX = "_targets"
 DEFAULT_TASK_MODULES = ("wt5.tasks",)
 ERASER_METRIC = "wt5.metrics.eraser_rationale_metrics"
-LINE_FORMATS = ("auto", "literal", "text")
-_SNIPPET_CHARS = 60
 
 
-class ScoringError(ValueError):
-  """An eval file that cannot be read, parsed or scored."""
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalFiles:
-  """The files one task left in an eval directory.
-
-  `targets` is None when `<task>_targets` is missing; `predictions` maps each
-  step to its `<task>_<step>_predictions` path.
-  """
-  task: str
-  targets: Optional[str]
-  predictions: Mapping[int, str]
+class ScoringError(eval_files.EvalFileError):
+  """A metric function that cannot be imported, called or used."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,122 +67,6 @@ class Report:
   scores: List[Score] = dataclasses.field(default_factory=list)
   problems: List[str] = dataclasses.field(default_factory=list)
   notes: List[str] = dataclasses.field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------
-# Finding and parsing the files.
-
-
-def find_eval_files(eval_dir: str) -> Dict[str, EvalFiles]:
-  """Groups the targets and predictions files of `eval_dir` by task.
-
-  Example: a directory holding `esnli_v002_targets`, `esnli_v002_inputs`,
-  `esnli_v002_100_predictions` and `esnli_v002_200_predictions` gives
-  `{"esnli_v002": EvalFiles("esnli_v002", "<dir>/esnli_v002_targets",
-  {100: "<dir>/esnli_v002_100_predictions", 200: ...})}`. Other files
-  (inputs, `_outputs`, TensorBoard events) are ignored.
-  """
-  if not os.path.isdir(eval_dir):
-    raise ScoringError("%s: not a directory" % eval_dir)
-  targets = {}
-  predictions: Dict[str, Dict[int, str]] = {}
-  for name in sorted(os.listdir(eval_dir)):
-    path = os.path.join(eval_dir, name)
-    match = PREDICTIONS_RE.match(name)
-    if match:
-      predictions.setdefault(match.group("task"), {})[
-          int(match.group("step"))] = path
-    elif name.endswith(TARGETS_SUFFIX) and len(name) > len(TARGETS_SUFFIX):
-      targets[name[:-len(TARGETS_SUFFIX)]] = path
-  return {
-      task: EvalFiles(task, targets.get(task),
-                      dict(sorted(predictions.get(task, {}).items())))
-      for task in sorted(set(targets) | set(predictions))
-  }
-
-
-def split_lines(text: str) -> List[str]:
-  """Splits an eval file's text into its lines.
-
-  Both t5 writers are read: mesh_tensorflow ends every line with "\\n", t5's
-  `write_lines_to_file` joins lines with "\\n". Only "\\n" separates lines.
-  Example: "1\\n0\\n" -> ["1", "0"]; "1\\n0" -> ["1", "0"]; "" -> [].
-  """
-  if not text:
-    return []
-  lines = text.split("\n")
-  if lines[-1] == "":
-    lines.pop()
-  return lines
-
-
-def read_lines(path: str) -> List[str]:
-  """The lines of the UTF-8 file `path`; ScoringError if it cannot be read."""
-  try:
-    with open(path, "r", encoding="utf-8", newline="") as f:
-      text = f.read()
-  except (OSError, UnicodeDecodeError) as e:
-    raise ScoringError("%s: cannot read: %s" % (path, e)) from e
-  return split_lines(text)
-
-
-def _snippet(line: str) -> str:
-  if len(line) <= _SNIPPET_CHARS:
-    return repr(line)
-  return repr(line[:_SNIPPET_CHARS]) + "..."
-
-
-def parse_literal(line: str, path: str, lineno: int) -> Any:
-  """Parses one line as a Python literal, without evaluating any code.
-
-  Example: parse_literal("{'label': 'positive', 'explanations': []}", p, 1)
-  -> {'label': 'positive', 'explanations': []}. A line that is not a literal
-  (for instance cut short) raises
-  ScoringError("<path>:<lineno>: cannot parse as a Python literal (...): <line>").
-  """
-  try:
-    return ast.literal_eval(line.strip())
-  except (ValueError, SyntaxError, TypeError, MemoryError,
-          RecursionError) as e:
-    if isinstance(e, SyntaxError):
-      reason = re.sub(r" \(detected at line \d+\)$", "", e.msg)
-    elif isinstance(e, ValueError):
-      reason = "code or names, not a literal value"
-    else:
-      reason = type(e).__name__
-    raise ScoringError("%s:%d: cannot parse as a Python literal (%s): %s" %
-                       (path, lineno, reason, _snippet(line))) from e
-
-
-def detect_line_format(lines: Sequence[str]) -> str:
-  """Whether a task's target lines are Python literals or plain text.
-
-  "literal" when the first line starts a dict, list or tuple (WT5's
-  postprocessors), or when every line is a non-string literal (class ids);
-  otherwise "text" (a task without a postprocessor writes its strings bare).
-  Example: ["{'label': 'a'}"] -> "literal"; ["0", "1"] -> "literal";
-  ["positive", "0"] -> "text".
-  """
-  if lines and lines[0].lstrip()[:1] in ("{", "[", "("):
-    return "literal"
-  for line in lines:
-    try:
-      value = ast.literal_eval(line.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-      return "text"
-    if isinstance(value, (str, bytes)):
-      return "text"
-  return "literal" if lines else "text"
-
-
-def parse_lines(lines: Sequence[str], path: str, line_format: str) -> List[Any]:
-  """Parses the lines of `path`: literals for "literal", as is for "text"."""
-  if line_format == "text":
-    return list(lines)
-  if line_format != "literal":
-    raise ValueError("line_format must be 'literal' or 'text', got %r" %
-                     (line_format,))
-  return [parse_literal(line, path, i + 1) for i, line in enumerate(lines)]
 
 
 # ---------------------------------------------------------------------------
@@ -355,7 +216,7 @@ def compute_metrics(targets: Sequence[Any], predictions: Sequence[Any],
         number = float(value)
       except (TypeError, ValueError) as e:
         raise ScoringError("metric %s returned a value for %r that is not a "
-                           "number: %s" % (name, key, _snippet(repr(value)))) from e
+                           "number: %s" % (name, key, eval_files.snippet(repr(value)))) from e
       if key in results:
         raise ScoringError("metrics %s and %s both return %r" %
                            (producer[key], name, key))
@@ -375,7 +236,7 @@ def _task_metric_fns(task: str, explicit: Optional[Sequence[MetricFn]],
     return list(explicit)
   try:
     fns, skipped = registered_metric_fns(task)
-  except ScoringError as e:
+  except eval_files.EvalFileError as e:
     report.problems.append("%s: %s" % (task, e))
     return None
   for name in skipped:
@@ -423,7 +284,7 @@ def score_task_files(files: EvalFiles,
     fmt = (detect_line_format(target_lines) if line_format == "auto"
            else line_format)
     targets = parse_lines(target_lines, files.targets, fmt)
-  except ScoringError as e:
+  except eval_files.EvalFileError as e:
     report.problems.append("%s: %s" % (task, e))
     return
   fns = _task_metric_fns(task, metric_fns, report)
@@ -446,7 +307,7 @@ def score_task_files(files: EvalFiles,
             "incomplete or from another evaluation" %
             (files.targets, len(targets), path, len(predictions)))
       values = compute_metrics(targets, predictions, fns)
-    except ScoringError as e:
+    except eval_files.EvalFileError as e:
       report.problems.append("%s: step %d: %s" % (task, step, e))
       continue
     report.scores.extend(Score(task, step, k, v) for k, v in values.items())
@@ -482,7 +343,7 @@ def score_eval_dir(eval_dir: str,
   eraser_fn = import_object(ERASER_METRIC) if eraser else None
   try:
     found = find_eval_files(eval_dir)
-  except ScoringError as e:
+  except eval_files.EvalFileError as e:
     report.problems.append(str(e))
     return report
   names = list(tasks) if tasks else list(found)
@@ -493,7 +354,7 @@ def score_eval_dir(eval_dir: str,
   if not metric_fns:
     try:
       import_task_modules(task_modules)
-    except ScoringError as e:
+    except eval_files.EvalFileError as e:
       report.problems.append(str(e))
       return report
   for name in names:
@@ -659,7 +520,7 @@ def run(args: argparse.Namespace) -> int:
   """Runs `wt5 score`; returns 0, or 1 if anything could not be scored."""
   try:
     metric_fns = resolve_metric_fns(args.metric)
-  except ScoringError as e:
+  except eval_files.EvalFileError as e:
     print("error: %s" % e, file=sys.stderr)
     return 1
   report = score_eval_dir(

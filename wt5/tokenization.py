@@ -112,10 +112,13 @@ class TokenizedText:
 
     Same result as scanning every start position of the token lists, in
     linear time: `tokenize_with_offsets("a b a c").find(
-    tokenize_with_offsets("a c"))` -> (2, 4). An empty `other` gives None.
+    tokenize_with_offsets("a c"))` -> (2, 4). An empty `other` occurs at the
+    start: (0, 0).
     """
     width = len(other)
-    if width == 0 or width > len(self):
+    if width == 0:
+      return (0, 0)
+    if width > len(self):
       return None
     wanted = other.tokens
     text, starts, ends = self.text, self.starts, self.ends

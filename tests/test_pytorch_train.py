@@ -1,0 +1,259 @@
+"""The PyTorch route end to end on the CPU: export, train, evaluate, score.
+
+A tiny T5 trained from scratch on the demo e-SNLI data must learn the labels
+(3 classes, chance 33%); its eval files must re-score with `wt5 score` to the
+values computed in the run; training and evaluation must run where
+TensorFlow, t5 and seqio cannot be imported.
+"""
+
+import glob
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+
+# As `wt5 train` sets it, for torch's OpenMP threads on a shared CPU (read
+# when torch loads; without effect if an earlier test module loaded it).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+import seqio  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from wt5 import cli
+from wt5 import demo_data
+from wt5 import eval_files
+from wt5 import export
+from wt5 import mixtures
+from wt5 import scoring
+from wt5 import tasks
+from wt5 import vocab
+from wt5.pytorch import data as export_data
+from wt5.pytorch import evaluate as evaluate_lib
+from wt5.pytorch import model as model_lib
+from wt5.pytorch import train as train_lib
+
+LENGTHS = {"inputs": 64, "targets": 64}
+TASK = "esnli_v010"
+STEPS = 120
+SAVE_STEPS = 60
+BLOCKED = ("tensorflow", "tensorflow_datasets", "t5", "seqio", "mesh_tensorflow",
+           "gin", "tensorflow_text")
+NO_TF_PRELUDE = ("import sys\n"
+                 "for name in %r:\n"
+                 "  sys.modules[name] = None\n" % (BLOCKED,))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+  """Exports demo e-SNLI, trains a tiny model 120 steps, evaluates both checkpoints."""
+  root = tmp_path_factory.mktemp("wt5_torch")
+  data_dir = str(root / "tfds")
+  demo_data.write_demo_data(
+      data_dir, sources=["esnli"],
+      sizes={"esnli": {"train": 600, "validation": 60, "test": 2}})
+  spm_model = demo_data.train_demo_vocabulary(data_dir, str(root / "spm"),
+                                              vocab_size=600)
+  seqio.set_tfds_data_dir_override(data_dir)
+  tasks.register_tasks(vocab.WT5Vocabulary(spm_model))
+  mixtures.register_mixtures()
+  export_dir = str(root / "export")
+  export.export(TASK, "train", export_dir, LENGTHS, num_examples=600,
+                data_dir=data_dir)
+  export.export(TASK, "validation", export_dir, LENGTHS, data_dir=data_dir)
+  model_dir = str(root / "model")
+  progress = io.StringIO()
+  summary = train_lib.train(train_lib.TrainOptions(
+      export_dir, model_dir, model="tiny", steps=STEPS, batch_size=16,
+      learning_rate=3e-3, dropout_rate=0.0, save_steps=SAVE_STEPS,
+      logging_steps=20), out=progress)
+  log = io.StringIO()
+  results = evaluate_lib.evaluate(model_dir, export_dir, out=log)
+  yield {"root": root, "export": export_dir, "model_dir": model_dir,
+         "summary": summary, "progress": progress.getvalue(),
+         "results": results, "log": log.getvalue(), "spm": spm_model}
+  seqio.set_tfds_data_dir_override(None)
+  tasks.register_tasks()
+  mixtures.register_mixtures()
+
+
+def test_tiny_model_learns_the_labels(run):
+  accuracy = run["results"][TASK][STEPS]["accuracy"]
+  assert accuracy >= 80.0, run["results"]  # chance: 33.3
+  assert sorted(run["results"][TASK]) == [SAVE_STEPS, STEPS]
+  assert "eval/esnli_v010/accuracy at step 120: %.3f\n" % accuracy in run["log"]
+
+
+def test_eval_files_rescore_to_the_values_of_the_run(run):
+  eval_dir = os.path.join(run["model_dir"], "validation_eval")
+  report = scoring.score_eval_dir(eval_dir)
+  assert report.problems == []
+  scored = {(s.step, s.metric): s.value for s in report.scores
+            if s.task == TASK}
+  computed = {(step, metric): value
+              for step, values in run["results"][TASK].items()
+              for metric, value in values.items()}
+  assert set(computed) <= set(scored)
+  for key, value in computed.items():
+    assert math.isclose(scored[key], value, rel_tol=0, abs_tol=1e-9), key
+
+
+def test_eval_files_are_in_t5_mesh_transformers_format(run):
+  eval_dir = os.path.join(run["model_dir"], "validation_eval")
+  assert sorted(os.listdir(eval_dir)) == [
+      "esnli_v010_120_predictions", "esnli_v010_60_predictions",
+      "esnli_v010_inputs", "esnli_v010_targets"]
+  examples = export_data.read_split(run["export"], "validation", TASK)
+  task = seqio.get_mixture_or_task(TASK)
+  ds = list(task.get_dataset(LENGTHS, split="validation", shuffle=False)
+            .as_numpy_iterator())
+  with open(os.path.join(eval_dir, TASK + "_inputs"), encoding="utf-8") as f:
+    assert f.read() == "".join(
+        str(ex["inputs_pretokenized"]).replace("\n", " ") + "\n" for ex in ds)
+  with open(os.path.join(eval_dir, TASK + "_targets"), encoding="utf-8") as f:
+    assert f.read() == "".join(
+        str(task.postprocess_fn(ex["targets_pretokenized"].decode("utf-8"),
+                                example=ex, is_target=True)) + "\n"
+        for ex in ds)
+  with open(os.path.join(eval_dir, TASK + "_120_predictions"),
+            encoding="utf-8") as f:
+    lines = f.read().splitlines()
+  assert len(lines) == len(examples) == 60
+  first = eval_files.parse_literal(lines[0], "p", 1)
+  assert sorted(first) == ["explanations", "label"]
+
+
+def test_checkpoints_progress_and_tensorboard(run):
+  assert train_lib.checkpoint_steps(run["model_dir"]) == [SAVE_STEPS, STEPS]
+  summary = run["summary"]
+  assert summary["global_step"] == STEPS and summary["steps"] == STEPS - 1
+  assert summary["tokens"] > 0 and summary["tokens_per_second"] > 0
+  final = run["progress"].replace("\r", "\n").splitlines()
+  last = [l for l in final if l.startswith("train: 100%")][-1]
+  assert "120/120" in last and "tok/s=" in last and "loss=" in last
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  events = glob.glob(os.path.join(run["model_dir"], "runs", "*",
+                                  "events.out.tfevents.*"))
+  assert events
+  acc = event_accumulator.EventAccumulator(os.path.dirname(events[0]))
+  acc.Reload()
+  steps = [e.step for e in acc.Scalars("train/loss")]
+  assert steps == [20, 40, 60, 80, 100, 120]
+  losses = [e.value for e in acc.Scalars("train/loss")]
+  assert losses[-1] < losses[0]
+
+
+def test_resume_continues_from_the_newest_checkpoint(run):
+  with pytest.raises(model_lib.ModelError,
+                     match=r"already holds checkpoints \(the newest "
+                     r"checkpoint-120\); pass --resume"):
+    train_lib.train(train_lib.TrainOptions(run["export"], run["model_dir"],
+                                           model="tiny", steps=STEPS + 4))
+  summary = train_lib.train(train_lib.TrainOptions(
+      run["export"], run["model_dir"], model="tiny", steps=STEPS + 4,
+      batch_size=16, learning_rate=3e-3, dropout_rate=0.0, save_steps=SAVE_STEPS,
+      logging_steps=20, resume=True), out=io.StringIO())
+  assert summary["resumed_from"] == os.path.join(run["model_dir"],
+                                                 "checkpoint-%d" % STEPS)
+  assert summary["global_step"] == STEPS + 4 and summary["steps"] == 3
+  assert train_lib.checkpoint_steps(run["model_dir"])[-1] == STEPS + 4
+
+
+def test_vocabulary_mismatch_is_reported(run, tmp_path):
+  small = model_lib.load_model("tiny", 100)[0]
+  small.save_pretrained(str(tmp_path / "m"))
+  with pytest.raises(export_data.ExportError,
+                     match=r"Vocabulary mismatch: the model .*/m has an "
+                     r"embedding of 100 rows but the export's vocabulary .* "
+                     r"has 600 ids"):
+    model_lib.load_model(str(tmp_path / "m"), 600)
+  with pytest.raises(model_lib.ModelError, match="not a model directory"):
+    model_lib.load_model(str(tmp_path), 600)
+
+
+def test_collator_pads_inputs_and_masks_labels():
+  batch = train_lib.Collator()([{"inputs": [5, 1], "targets": [7, 8, 1]},
+                                {"inputs": [1], "targets": [1]}])
+  assert {k: v.tolist() for k, v in batch.items()} == {
+      "input_ids": [[5, 1], [1, 0]], "attention_mask": [[1, 1], [1, 0]],
+      "labels": [[7, 8, 1], [1, -100, -100]]}
+  fixed = train_lib.Collator({"inputs": 4, "targets": 3})(
+      [{"inputs": [5, 1], "targets": [1]}])
+  assert fixed["input_ids"].tolist() == [[5, 1, 0, 0]]
+  assert fixed["labels"].tolist() == [[1, -100, -100]]
+
+
+def test_train_and_evaluate_without_tensorflow(run):
+  """`wt5 train` and `wt5 evaluate` with TensorFlow, t5 and seqio unimportable."""
+  model_dir = str(run["root"] / "no_tf")
+  code = NO_TF_PRELUDE + (
+      "from wt5 import cli\n"
+      "assert cli.main(['train', '--export', %r, '--model_dir', %r, "
+      "'--model', 'tiny', '--steps', '2', '--batch_size', '4', "
+      "'--save_steps', '2']) == 0\n"
+      "assert cli.main(['evaluate', '--export', %r, '--model_dir', %r, "
+      "'--batch_size', '30']) == 0\n"
+      "from wt5.pytorch import model\n"
+      "try:\n"
+      "  model.load_model('google-t5/t5-small', 600)\n"
+      "except model.ModelError as e:\n"
+      "  print('ERROR', e)\n"
+      "assert not [m for m in %r if sys.modules.get(m) is not None]\n" % (
+          run["export"], model_dir, run["export"], model_dir, BLOCKED))
+  env = dict(os.environ, HF_HUB_OFFLINE="1")
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, check=False, env=env)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "Trained to step 2" in result.stdout
+  assert ("ERROR Cannot load the model 'google-t5/t5-small' from the Hugging "
+          "Face hub" in result.stdout)
+  eval_dir = os.path.join(model_dir, "validation_eval")
+  assert sorted(os.listdir(eval_dir)) == [
+      "esnli_v010_2_predictions", "esnli_v010_inputs", "esnli_v010_targets"]
+  # The same inputs and targets files as the evaluation with TensorFlow.
+  for name in ("esnli_v010_inputs", "esnli_v010_targets"):
+    with open(os.path.join(eval_dir, name), encoding="utf-8") as a, open(
+        os.path.join(run["model_dir"], "validation_eval", name),
+        encoding="utf-8") as b:
+      assert a.read() == b.read()
+
+
+def test_command_line_options():
+  args = cli.build_parser("train").parse_args(
+      ["train", "--export", "e", "--model_dir", "m", "--model", "base",
+       "--grad_accum", "4", "--no-bf16", "--resume"])
+  assert (args.export_dir, args.model_dir, args.model, args.grad_accum,
+          args.bf16, args.resume, args.learning_rate, args.steps) == (
+              "e", "m", "base", 4, False, True, 1e-3, 1000)
+  args = cli.build_parser("evaluate").parse_args(
+      ["evaluate", "--export", "e", "--model_dir", "m", "--step", "100",
+       "--step", "200"])
+  assert args.step == [100, 200] and args.split == "validation"
+
+
+def test_presets_mirror_t5_sizes():
+  config = model_lib.preset_config("base", 32128)
+  assert model_lib.describe(config) == {
+      "vocab_size": 32128, "d_model": 768, "d_ff": 3072, "d_kv": 64,
+      "num_heads": 12, "num_layers": 12, "num_decoder_layers": 12,
+      "feed_forward_proj": "relu"}
+  model = model_lib.load_model("small", 32128)[0]
+  assert model_lib.parameter_count(model) == 60506624  # t5-small
+  with pytest.raises(model_lib.ModelError, match="unknown model size 'huge'"):
+    model_lib.preset_config("huge", 100)
+
+
+def test_raw_decodes_are_postprocessed_where_tensorflow_is(run, tmp_path):
+  examples = export_data.read_split(run["export"], "validation", TASK)
+  eval_dir = tmp_path / "validation_eval"
+  eval_dir.mkdir()
+  # Decodes equal to the targets postprocess into the targets file's lines.
+  (eval_dir / (TASK + "_7_decoded")).write_text("".join(
+      json.dumps(e["targets_pretokenized"]) + "\n" for e in examples),
+                                                 encoding="utf-8")
+  assert evaluate_lib.postprocess_decoded(str(tmp_path), run["export"]) == [
+      TASK + "_7_predictions"]
+  predictions = (eval_dir / (TASK + "_7_predictions")).read_text("utf-8")
+  assert predictions == (eval_dir / (TASK + "_targets")).read_text("utf-8")
+  assert predictions == "".join(e["target_line"] + "\n" for e in examples)
