@@ -187,6 +187,10 @@ def test_data_dir_lists_present_and_wrong_versions(tmp_path):
   ]
   assert doctor.group_names(["a/x:1", "a/y:1", "a/z:1", "a/w:1", "b:2"]) == (
       "a/* (4 configurations), b:2")
+  # A name without configuration is found under the default configuration.
+  _prepare(data_dir, "imdb_reviews/plain_text", "1.0.0")
+  assert doctor.dataset_versions(data_dir, "imdb_reviews") == ["1.0.0"]
+  assert doctor.dataset_versions(data_dir, "glue/mnli") == ["2.0.0"]
   empty = doctor.check_data_dir(str(tmp_path / "none"), sources)
   assert [(r.detail, r.fix) for r in empty] == [
       ("%s is not a directory" % (tmp_path / "none"),

@@ -365,12 +365,20 @@ def dataset_versions(data_dir: str, tfds_name: str) -> List[str]:
   """Versions of `tfds_name` (name[/config], no version) prepared in data_dir.
 
   dataset_versions("/d", "esnli") -> ["0.1.0"] when /d/esnli/0.1.0/dataset_info.json exists
+  dataset_versions("/d", "imdb_reviews") -> ["1.0.0"] from /d/imdb_reviews/plain_text/1.0.0
   """
   folder = os.path.join(data_dir, *tfds_name.split("/"))
   if not os.path.isdir(folder):
     return []
-  return sorted(v for v in os.listdir(folder) if os.path.isfile(
+  found = sorted(v for v in os.listdir(folder) if os.path.isfile(
       os.path.join(folder, v, "dataset_info.json")))
+  if found or "/" in tfds_name:
+    return found
+  # A name without a configuration means the builder's default one, which
+  # TFDS writes under DIR/<name>/<config>/<version>.
+  return sorted({v for config in os.listdir(folder)
+                 if os.path.isdir(os.path.join(folder, config))
+                 for v in dataset_versions(folder, config)})
 
 
 def check_data_dir(data_dir: str, sources: Sequence[str]) -> List[Result]:
