@@ -17,6 +17,7 @@ QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || tru
 # `pip install` of the built wheel gives a working stack; `make test` runs it
 # beside pytest (it is mostly downloading and unpacking) and fails if either
 # fails.
+SMOKE := tests/install_smoke.sh
 SMOKE_LOG := build/install-smoke.log
 
 .PHONY: venv test install-smoke demo bench clean
@@ -33,7 +34,7 @@ $(STAMP): requirements.lock setup.py
 test: $(STAMP)
 	@mkdir -p build
 	@echo "[wt5] install smoke started beside pytest (log: $(SMOKE_LOG))"
-	@PYTHON=$(PYTHON) bash tests/install_smoke.sh >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
+	@PYTHON=$(PYTHON) bash $(SMOKE) >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
 	$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS); tests=$$?; \
 	wait $$smoke; smoke_rc=$$?; \
 	echo "[wt5] install smoke:"; cat $(SMOKE_LOG); \
@@ -41,7 +42,7 @@ test: $(STAMP)
 	[ $$tests -eq 0 ] && [ $$smoke_rc -eq 0 ]
 
 install-smoke:
-	PYTHON=$(PYTHON) bash tests/install_smoke.sh
+	PYTHON=$(PYTHON) bash $(SMOKE)
 
 demo: $(STAMP)
 	$(VENV)/bin/wt5 demo $(DEMO_ARGS)
