@@ -17,9 +17,9 @@ built in a test.
 """
 
 import argparse
+import base64
 import dataclasses
 import hashlib
-import base64
 import importlib.metadata
 import importlib.util
 import json
