@@ -13,7 +13,18 @@ PIP_FLAGS := --no-deps --disable-pip-version-check -q $(FIND_LINKS)
 # Drop pip's notes about configured index folders that do not exist here.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: venv test demo bench clean
+# The install smoke (tests/install_smoke.sh) checks that a plain
+# `pip install` of the built wheel gives a working stack; `make test` runs it
+# beside pytest (it is mostly downloading and unpacking) and fails if either
+# fails.
+SMOKE := tests/install_smoke.sh
+SMOKE_LOG := build/install-smoke.log
+
+# The report tests drive Debian's headless Chromium; `make test` installs it
+# when it is missing (apt-get, through sudo unless run as root).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: venv browser test install-smoke demo bench clean
 
 venv: $(STAMP)
 
@@ -24,8 +35,23 @@ $(STAMP): requirements.lock setup.py
 	$(PY) -m pip install $(PIP_FLAGS) -e . 2>&1 | $(QUIET_PIP)
 	@touch $(STAMP)
 
-test: $(STAMP)
-	$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "[wt5] installing Debian's chromium for the report tests"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+test: $(STAMP) browser
+	@mkdir -p build
+	@echo "[wt5] install smoke started beside pytest (log: $(SMOKE_LOG))"
+	@PYTHON=$(PYTHON) bash $(SMOKE) >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
+	$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS); tests=$$?; \
+	wait $$smoke; smoke_rc=$$?; \
+	echo "[wt5] install smoke:"; cat $(SMOKE_LOG); \
+	if [ $$smoke_rc -ne 0 ]; then echo "[wt5] the install smoke FAILED"; fi; \
+	[ $$tests -eq 0 ] && [ $$smoke_rc -eq 0 ]
+
+install-smoke:
+	PYTHON=$(PYTHON) bash $(SMOKE)
 
 demo: $(STAMP)
 	$(VENV)/bin/wt5 demo $(DEMO_ARGS)

@@ -20,6 +20,7 @@ _SUBCOMMANDS = {
     "export": ("wt5.export", "Write a task or mixture split to JSON Lines files."),
     "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
     "evaluate": ("wt5.pytorch.evaluate", "Decode PyTorch checkpoints into t5 eval files."),
+    "doctor": ("wt5.doctor", "Check this environment for known T5-stack problems."),
 }
 
 

@@ -1,0 +1,488 @@
+"""`wt5 doctor`: checks this Python environment for the known traps.
+
+The T5 / Mesh TensorFlow stack breaks in ways whose error messages point far
+from the cause (two distributions of `tensorflow_datasets` give
+"module 'tensorflow_datasets' has no attribute 'core'"). Each check here
+prints OK or the problem with the command that fixes it; the exit status is 1
+when anything is wrong.
+
+The checks run in two stages. The first reads only package metadata
+(`importlib.metadata`), so it works even when the stack cannot be imported.
+The second imports the stack in a child process (TFDS builders, `t5.models`,
+the vocabulary, the catalogue's datasets) and runs only when the first found
+nothing wrong with the packages it needs.
+
+Every check is a pure function of what it reads, so each broken state can be
+built in a test.
+"""
+
+import argparse
+import base64
+import dataclasses
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from packaging import specifiers
+from packaging import version as versions
+
+TFDS_MODULE = "tensorflow_datasets"
+TFDS_NIGHTLY = ("tfds-nightly", "4.9.2.dev202308090034")
+# The tensorflow-datasets release that t5 (through mesh-tensorflow[transformer])
+# installs beside tfds-nightly: its files are a subset of the nightly's.
+TFDS_RELEASE = ("tensorflow-datasets", "4.9.3")
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+# torch 2.13 would upgrade setuptools past 80, which has no pkg_resources.
+TORCH_FIX = ('pip install torch==2.13.0 "setuptools<80" --extra-index-url %s'
+             % CPU_TORCH_INDEX)
+VOCAB_ENV = "WT5_VOCAB_MODEL"
+DEFAULT_VOCAB_PATH = "gs://t5-data/vocabs/cc_all.32000/sentencepiece.model"
+
+# (distribution, specifier, why): the versions the stack works with.
+PINNED = (
+    ("tensorflow", ">=2.12.0,<2.13",
+     "mesh-tensorflow 0.1.21 needs TensorFlow 2.12"),
+    ("tensorflow-text", "==2.12.1", "must match TensorFlow 2.12"),
+    ("mesh-tensorflow", "==0.1.21", "the last release, which wt5 uses"),
+    ("t5", "==0.9.4", "the last release, which wt5 uses"),
+    ("seqio-nightly", "==0.0.18.dev20250227", "the seqio that t5 0.9.4 uses"),
+    ("tensorflow-hub", "==0.13.0", "0.16 needs a newer TensorFlow"),
+    ("pandas", "<3",
+     "pandas 3 makes TFDS skip its text builders (esnli, cos_e, ...)"),
+    ("numpy", "<1.25", "TensorFlow 2.12 needs numpy<=1.24.3"),
+    ("spacy", ">=3.7,<3.8", "the extractive metrics' tokenizer"),
+)
+# What `pip install` should be told for each of them.
+PIN_FIX = {
+    "tensorflow": "tensorflow==2.12.1",
+    "tensorflow-text": "tensorflow-text==2.12.1",
+    "mesh-tensorflow": "mesh-tensorflow==0.1.21",
+    "t5": "t5==0.9.4",
+    "seqio-nightly": "seqio-nightly==0.0.18.dev20250227",
+    "tensorflow-hub": "tensorflow-hub==0.13.0",
+    "pandas": "pandas<3",
+    "numpy": "numpy<1.25",
+    "spacy": "spacy==3.7.5",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+  """The outcome of one check: OK, or a problem and the command that fixes it."""
+  name: str
+  ok: bool
+  detail: str
+  fix: Optional[str] = None
+  skipped: bool = False
+
+
+def ok(name: str, detail: str) -> Result:
+  return Result(name, True, detail)
+
+
+def problem(name: str, detail: str, fix: Optional[str]) -> Result:
+  return Result(name, False, detail, fix)
+
+
+def skipped(name: str, detail: str) -> Result:
+  return Result(name, True, detail, skipped=True)
+
+
+# --- Stage 1: package metadata ----------------------------------------------
+
+
+def _same_version(a: str, b: str) -> bool:
+  """_same_version("2.13.0+cpu", "2.13.0") -> False; ("4.9.3", "4.9.3") -> True."""
+  try:
+    return versions.Version(a) == versions.Version(b)
+  except versions.InvalidVersion:
+    return a == b
+
+
+def check_tfds_distributions(dists: Sequence[Tuple[str, str]],
+                             intact: Optional[Mapping[str, bool]] = None
+                            ) -> Result:
+  """Checks which distributions install the `tensorflow_datasets` module.
+
+  `dists` holds (name, version) of each; `intact[name]` says whether all of
+  that distribution's files under `tensorflow_datasets/` are on disk as it
+  wrote them.
+
+  check_tfds_distributions([("tfds-nightly", "4.9.2.dev202308090034")]).ok -> True
+  check_tfds_distributions([("tfds-nightly", "4.9.2.dev202308090034"),
+                            ("tensorflow-datasets", "4.9.10")]).ok -> False
+  """
+  name = "TFDS distributions"
+  reinstall = ("pip install --force-reinstall --no-deps %s==%s %s==%s" %
+               (TFDS_RELEASE + TFDS_NIGHTLY))
+  intact = intact or {}
+  found = ", ".join("%s %s" % d for d in dists)
+  if not dists:
+    return problem(name, "no distribution provides the tensorflow_datasets "
+                   "module", "pip install %s==%s" % TFDS_NIGHTLY)
+  if len(dists) == 1:
+    dist_name, dist_version = dists[0]
+    if (dist_name, dist_version) == TFDS_NIGHTLY or dist_name == TFDS_RELEASE[0]:
+      return ok(name, found)
+    return problem(name, "%s: seqio-nightly needs %s==%s" % ((found,) + TFDS_NIGHTLY),
+                   "pip install --force-reinstall --no-deps %s==%s" % TFDS_NIGHTLY)
+  pair = {d[0]: d[1] for d in dists}
+  if (len(dists) == 2 and pair.get(TFDS_NIGHTLY[0]) == TFDS_NIGHTLY[1] and
+      pair.get(TFDS_RELEASE[0]) == TFDS_RELEASE[1]):
+    if any(intact.get(d[0], True) for d in dists):
+      return ok(name, "%s (the pair wt5 declares; the module's files are "
+                "one of them, unmixed)" % found)
+    return problem(name, "%s share the tensorflow_datasets module and its "
+                   "files are a mix of both" % found, reinstall)
+  return problem(
+      name, "%s all write the same tensorflow_datasets module, which is then "
+      "a mix of different versions (\"module 'tensorflow_datasets' has no "
+      "attribute 'core'\", builders \"not found\")" % found, reinstall)
+
+
+def check_pins(installed: Mapping[str, Optional[str]]) -> List[Result]:
+  """Checks the installed versions against `PINNED`.
+
+  check_pins({"tensorflow": "2.15.0", ...})[0].detail
+    -> "tensorflow 2.15.0 is not >=2.12.0,<2.13 (mesh-tensorflow 0.1.21 needs TensorFlow 2.12)"
+  """
+  results = []
+  for dist_name, spec, why in PINNED:
+    installed_version = installed.get(dist_name)
+    label = "%s %s" % (dist_name, spec)
+    fix = 'pip install "%s"' % PIN_FIX[dist_name]
+    if installed_version is None:
+      results.append(problem(label, "%s is not installed (%s)" % (dist_name, why), fix))
+    elif not specifiers.SpecifierSet(spec).contains(installed_version,
+                                                    prereleases=True):
+      results.append(problem(label, "%s %s is not %s (%s)" %
+                             (dist_name, installed_version, spec, why), fix))
+    else:
+      results.append(ok(label, "%s %s" % (dist_name, installed_version)))
+  return results
+
+
+def check_protobuf(protobuf: Optional[str], tf_metadata: Optional[str]) -> Result:
+  """Checks protobuf against tensorflow-metadata (and TensorFlow 2.12).
+
+  check_protobuf("3.20.3", "1.14.0").ok -> True
+  check_protobuf("4.25.9", "1.21.0").detail
+    -> "tensorflow-metadata 1.21.0 imports google.protobuf.runtime_version (protobuf 5), which TensorFlow 2.12 cannot use; ..."
+  """
+  name = "protobuf / tensorflow-metadata"
+  fix = "pip install protobuf==3.20.3 tensorflow-metadata==1.14.0"
+  if protobuf is None or tf_metadata is None:
+    return problem(name, "protobuf %s, tensorflow-metadata %s: both are needed"
+                   % (protobuf or "missing", tf_metadata or "missing"), fix)
+  found = "protobuf %s, tensorflow-metadata %s" % (protobuf, tf_metadata)
+  if not _same_version(tf_metadata, "1.14.0"):
+    return problem(name, "tensorflow-metadata %s imports "
+                   "google.protobuf.runtime_version (protobuf 5), which "
+                   "TensorFlow 2.12 cannot use; 1.14.0 is the one that works "
+                   "(%s)" % (tf_metadata, found), fix)
+  if not specifiers.SpecifierSet(">=3.20.3,<4.21").contains(protobuf):
+    return problem(name, "protobuf %s is outside >=3.20.3,<4.21, which "
+                   "tensorflow-metadata 1.14.0 needs (%s)" % (protobuf, found), fix)
+  return ok(name, found)
+
+
+def check_pkg_resources(present: bool) -> Result:
+  """`pkg_resources` (setuptools < 80), imported by tensorflow-hub and t5."""
+  if present:
+    return ok("pkg_resources", "importable")
+  return problem("pkg_resources", "pkg_resources is missing (setuptools 80 "
+                 "and newer do not ship it); tensorflow-hub, mesh-tensorflow "
+                 "and t5_mesh_transformer import it", 'pip install "setuptools<80"')
+
+
+def check_torch(version: Optional[str]) -> Result:
+  """torch, which `import t5.models` (and so t5_mesh_transformer) imports."""
+  if version is not None:
+    return ok("torch (for t5.models)", "torch %s" % version)
+  return problem("torch (for t5.models)", "torch is not installed; "
+                 "`import t5.models`, and so t5_mesh_transformer, imports it",
+                 TORCH_FIX)
+
+
+def installed_versions(names: Sequence[str]) -> Dict[str, Optional[str]]:
+  """The installed version of each distribution name (None when absent)."""
+  out = {}
+  for dist_name in names:
+    try:
+      out[dist_name] = importlib.metadata.version(dist_name)
+    except importlib.metadata.PackageNotFoundError:
+      out[dist_name] = None
+  return out
+
+
+def distributions_of(module: str,
+                     dists: Optional[Sequence[Any]] = None
+                    ) -> List[Tuple[str, str]]:
+  """(name, version) of each installed distribution with top-level `module`."""
+  dists = importlib.metadata.distributions() if dists is None else dists
+  found = set()
+  for dist in dists:
+    top_level = (dist.read_text("top_level.txt") or "").split()
+    files = dist.files or []
+    if module in top_level or any(
+        str(f).split("/", 1)[0] == module for f in files):
+      found.add((dist.metadata["Name"], dist.version))
+  return sorted(found)
+
+
+def files_intact(dist_name: str, module: str) -> bool:
+  """Whether every file `dist_name` recorded under `module/` is on disk as written."""
+  dist = importlib.metadata.distribution(dist_name)
+  for f in dist.files or []:
+    if not str(f).startswith(module + "/") or f.hash is None:
+      continue
+    path = f.locate()
+    try:
+      with open(path, "rb") as fh:
+        digest = hashlib.new(f.hash.mode, fh.read()).digest()
+    except OSError:
+      return False
+    if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != f.hash.value:
+      return False
+  return True
+
+
+def metadata_checks() -> List[Result]:
+  """Stage 1: everything that package metadata alone tells."""
+  dists = distributions_of(TFDS_MODULE)
+  intact = ({d[0]: files_intact(d[0], TFDS_MODULE) for d in dists}
+            if len(dists) > 1 else {})
+  pinned = installed_versions([p[0] for p in PINNED] +
+                              ["protobuf", "tensorflow-metadata", "torch"])
+  return ([check_tfds_distributions(dists, intact)] + check_pins(pinned) +
+          [check_protobuf(pinned["protobuf"], pinned["tensorflow-metadata"]),
+           check_pkg_resources(importlib.util.find_spec("pkg_resources") is not None),
+           check_torch(pinned["torch"])])
+
+
+# --- Stage 2: importing the stack (in a child process) ----------------------
+
+# The datasets' builders that TFDS must register (they live in its text module).
+TEXT_BUILDERS = ("esnli", "cos_e", "movie_rationales", "eraser_multi_rc",
+                 "glue", "imdb_reviews", "amazon_us_reviews")
+
+_PROBE = r"""
+import json, sys
+out = {}
+def step(key, fn):
+  try:
+    out[key] = {"ok": True, "value": fn()}
+  except BaseException as e:
+    out[key] = {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else "")}
+def builders():
+  import tensorflow_datasets as tfds
+  return sorted(set(tfds.list_builders()) & set(json.loads(sys.argv[1])))
+step("builders", builders)
+def t5_models():
+  import t5.models
+  return "ok"
+step("t5_models", t5_models)
+def sources():
+  import wt5.tasks
+  return sorted({row.source or family.source for family in wt5.tasks.FAMILIES for row in family.all_rows()})
+step("sources", sources)
+def vocab():
+  import sentencepiece, tensorflow as tf, wt5.vocab
+  path = wt5.vocab.get_vocabulary().sentencepiece_model_file
+  with tf.io.gfile.GFile(path, "rb") as f:
+    model = f.read()
+  processor = sentencepiece.SentencePieceProcessor()
+  processor.LoadFromSerializedProto(model)
+  return [path, processor.GetPieceSize()]
+step("vocab", vocab)
+print("WT5_PROBE " + json.dumps(out))
+"""
+
+
+def run_probe(python: str = sys.executable, timeout: float = 600) -> Dict[str, Any]:
+  """Imports the stack in a child `python`; returns what each step gave."""
+  proc = subprocess.run([python, "-c", _PROBE, json.dumps(TEXT_BUILDERS)],
+                        capture_output=True, text=True, timeout=timeout,
+                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  for line in proc.stdout.splitlines():
+    if line.startswith("WT5_PROBE "):
+      return json.loads(line[len("WT5_PROBE "):])
+  tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+  return {"crash": "the import probe exited with status %d: %s" %
+                   (proc.returncode, tail[0])}
+
+
+def check_builders(step: Mapping[str, Any]) -> Result:
+  """TFDS registered the text builders of the WT5 datasets.
+
+  check_builders({"ok": True, "value": ["cos_e"]}).ok -> False (esnli, ... missing)
+  """
+  name = "TFDS text builders"
+  if not step["ok"]:
+    return problem(name, "import tensorflow_datasets failed: %s" % step["error"],
+                   "pip install --force-reinstall --no-deps %s==%s %s==%s" %
+                   (TFDS_RELEASE + TFDS_NIGHTLY))
+  missing = [b for b in TEXT_BUILDERS if b not in step["value"]]
+  if missing:
+    return problem(name, "TFDS does not register %s: its text builders "
+                   "failed to import (with pandas 3 TFDS skips them silently)"
+                   % ", ".join(missing), 'pip install "pandas<3"')
+  return ok(name, "all %d registered" % len(TEXT_BUILDERS))
+
+
+def check_t5_models(step: Mapping[str, Any]) -> Result:
+  """`import t5.models` works (t5_mesh_transformer needs it)."""
+  if step["ok"]:
+    return ok("import t5.models", "works")
+  fix = None
+  if "torch" in step["error"]:
+    fix = TORCH_FIX
+  elif "pkg_resources" in step["error"]:
+    fix = 'pip install "setuptools<80"'
+  return problem("import t5.models", step["error"], fix)
+
+
+def check_vocabulary(step: Mapping[str, Any], environ: Mapping[str, str]) -> Result:
+  """The vocabulary of `WT5_VOCAB_MODEL` (or T5's default) can be read."""
+  path = environ.get(VOCAB_ENV, "").strip() or DEFAULT_VOCAB_PATH
+  setting = (VOCAB_ENV if environ.get(VOCAB_ENV, "").strip()
+             else "the default; %s is not set" % VOCAB_ENV)
+  name = "vocabulary"
+  if step["ok"]:
+    return ok(name, "%s (%s): %d pieces" % (path, setting, step["value"][1]))
+  return problem(name, "cannot read %s (%s): %s" % (path, setting, step["error"]),
+                 "export %s=/path/to/sentencepiece.model  # e.g. written by "
+                 "`wt5 data --data_dir DIR --vocab` as DIR/vocab/wt5_demo.model"
+                 % VOCAB_ENV)
+
+
+def dataset_versions(data_dir: str, tfds_name: str) -> List[str]:
+  """Versions of `tfds_name` (name[/config], no version) prepared in data_dir.
+
+  dataset_versions("/d", "esnli") -> ["0.1.0"] when /d/esnli/0.1.0/dataset_info.json exists
+  dataset_versions("/d", "imdb_reviews") -> ["1.0.0"] from /d/imdb_reviews/plain_text/1.0.0
+  """
+  folder = os.path.join(data_dir, *tfds_name.split("/"))
+  if not os.path.isdir(folder):
+    return []
+  found = sorted(v for v in os.listdir(folder) if os.path.isfile(
+      os.path.join(folder, v, "dataset_info.json")))
+  if found or "/" in tfds_name:
+    return found
+  # A name without a configuration means the builder's default one, which
+  # TFDS writes under DIR/<name>/<config>/<version>.
+  return sorted({v for config in os.listdir(folder)
+                 if os.path.isdir(os.path.join(folder, config))
+                 for v in dataset_versions(folder, config)})
+
+
+def check_data_dir(data_dir: str, sources: Sequence[str]) -> List[Result]:
+  """Which of the catalogue's TFDS datasets (`name:version`) data_dir holds."""
+  results = []
+  if not os.path.isdir(data_dir):
+    return [problem("data_dir", "%s is not a directory" % data_dir,
+                    "wt5 data --data_dir %s --vocab" % data_dir)]
+  wanted: Dict[str, List[str]] = {}
+  for source in sources:
+    tfds_name, _, wanted_version = source.partition(":")
+    wanted.setdefault(tfds_name, []).append(wanted_version)
+  present, absent = 0, []
+  for tfds_name in sorted(wanted):
+    have = dataset_versions(data_dir, tfds_name)
+    need = sorted(set(wanted[tfds_name]))
+    label = "data %s:%s" % (tfds_name, ",".join(need))
+    if all(v in have for v in need):
+      present += 1
+      results.append(ok(label, "present"))
+    elif have:
+      results.append(problem(label, "only version(s) %s in %s" %
+                             (", ".join(have), data_dir),
+                             "tfds build %s --data_dir=%s" % (tfds_name, data_dir)))
+    else:
+      absent.append("%s:%s" % (tfds_name, ",".join(need)))
+  if absent:
+    results.append(skipped("data not in %s" % data_dir, group_names(absent)))
+  if not present:
+    results.append(problem("data_dir", "none of the WT5 datasets is in %s"
+                           % data_dir, "wt5 data --data_dir %s --vocab" % data_dir))
+  return results
+
+
+def group_names(names: Sequence[str], limit: int = 3) -> str:
+  """Joins dataset names, counting the configurations of a crowded builder.
+
+  group_names(["a/x:1", "a/y:1", "a/z:1", "a/w:1", "b:2"]) -> "a/* (4 configurations), b:2"
+  """
+  by_builder: Dict[str, List[str]] = {}
+  for name in names:
+    by_builder.setdefault(name.split("/")[0].split(":")[0], []).append(name)
+  parts = []
+  for builder, group in by_builder.items():
+    if len(group) > limit:
+      parts.append("%s/* (%d configurations)" % (builder, len(group)))
+    else:
+      parts.extend(group)
+  return ", ".join(parts)
+
+
+def import_checks(needed_ok: bool, data_dir: Optional[str],
+                  environ: Mapping[str, str],
+                  probe: Callable[[], Dict[str, Any]] = run_probe) -> List[Result]:
+  """Stage 2: what importing the stack tells (skipped when stage 1 failed)."""
+  names = ["TFDS text builders", "import t5.models", "vocabulary"]
+  if not needed_ok:
+    return [skipped(n, "not tried: fix the problems above first") for n in names]
+  out = probe()
+  if "crash" in out:
+    return [problem("importing the stack", out["crash"], None)]
+  results = [check_builders(out["builders"]), check_t5_models(out["t5_models"]),
+             check_vocabulary(out["vocab"], environ)]
+  if data_dir is not None:
+    if out["sources"]["ok"]:
+      results += check_data_dir(data_dir, out["sources"]["value"])
+    else:
+      results.append(problem("data_dir", "import wt5.tasks failed: %s" %
+                             out["sources"]["error"], None))
+  return results
+
+
+def format_result(result: Result) -> str:
+  """One line per result, and the fix under a problem.
+
+  format_result(ok("pkg_resources", "importable")) -> "  OK       pkg_resources: importable"
+  """
+  status = "SKIPPED" if result.skipped else ("OK" if result.ok else "PROBLEM")
+  line = "  %-8s %s: %s" % (status, result.name, result.detail)
+  if result.fix:
+    line += "\n           fix: %s" % result.fix
+  return line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--data_dir", default=None,
+                      help="Also list which WT5 TFDS datasets (and versions) "
+                      "are prepared in this directory.")
+
+
+def run(args: argparse.Namespace) -> int:
+  """Prints every check; returns 1 if any found a problem."""
+  print("wt5 doctor: Python %s at %s" % (sys.version.split()[0], sys.prefix))
+  results = metadata_checks()
+  for r in results:
+    print(format_result(r))
+  critical = {"TFDS distributions", "pkg_resources"}
+  needed_ok = all(r.ok for r in results if r.name in critical or
+                  r.name.startswith(("tensorflow ", "t5 ", "mesh-tensorflow ",
+                                     "protobuf")))
+  later = import_checks(needed_ok, args.data_dir, os.environ)
+  for r in later:
+    print(format_result(r))
+  results += later
+  bad = [r for r in results if not r.ok]
+  print("%d problem(s) found." % len(bad) if bad else "Everything checked is OK.")
+  return 1 if bad else 0
