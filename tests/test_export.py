@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import seqio
 
+import no_tensorflow
 from wt5 import cli
 from wt5 import demo_data
 from wt5 import export
@@ -27,12 +28,6 @@ SIZES = {"esnli": {"train": 120, "validation": 12, "test": 2},
          "glue/mnli_mismatched": {"validation": 5, "test": 2}}
 LENGTHS = {"inputs": 24, "targets": 12}  # short enough that some examples are trimmed
 MIXTURE = "esnli_mnli_all_explanations"
-# Imports of these fail in the subprocess, as on a machine without them.
-BLOCKED = ("tensorflow", "tensorflow_datasets", "t5", "seqio", "mesh_tensorflow",
-           "gin", "tensorflow_text")
-NO_TF_PRELUDE = ("import sys\n"
-                 "for name in %r:\n"
-                 "  sys.modules[name] = None\n" % (BLOCKED,))
 
 
 @pytest.fixture(scope="module")
@@ -195,12 +190,12 @@ def test_reader_imports_without_tensorflow(registry):
   if not os.path.exists(os.path.join(out, "manifest.json")):
     export.export(MIXTURE, "train", out, LENGTHS, num_examples=150, seed=3,
                   data_dir=data_dir)
-  code = NO_TF_PRELUDE + (
+  code = no_tensorflow.PRELUDE + (
       "from wt5.pytorch import data\n"
       "records = data.read_split(%r, 'train')\n"
       "print(len(records), records[0]['task'])\n"
       "assert not [m for m in %r if sys.modules.get(m) is not None]\n" % (
-          out, BLOCKED))
+          out, no_tensorflow.BLOCKED))
   result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, check=False)
   assert result.returncode == 0, result.stderr

@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 import seqio  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+import no_tensorflow  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5 import cli
 from wt5 import demo_data
 from wt5 import eval_files
@@ -38,11 +39,6 @@ LENGTHS = {"inputs": 64, "targets": 64}
 TASK = "esnli_v010"
 STEPS = 120
 SAVE_STEPS = 60
-BLOCKED = ("tensorflow", "tensorflow_datasets", "t5", "seqio", "mesh_tensorflow",
-           "gin", "tensorflow_text")
-NO_TF_PRELUDE = ("import sys\n"
-                 "for name in %r:\n"
-                 "  sys.modules[name] = None\n" % (BLOCKED,))
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +183,7 @@ def test_collator_pads_inputs_and_masks_labels():
 def test_train_and_evaluate_without_tensorflow(run):
   """`wt5 train` and `wt5 evaluate` with TensorFlow, t5 and seqio unimportable."""
   model_dir = str(run["root"] / "no_tf")
-  code = NO_TF_PRELUDE + (
+  code = no_tensorflow.PRELUDE + (
       "from wt5 import cli\n"
       "assert cli.main(['train', '--export', %r, '--model_dir', %r, "
       "'--model', 'tiny', '--steps', '2', '--batch_size', '4', "
@@ -200,7 +196,7 @@ def test_train_and_evaluate_without_tensorflow(run):
       "except model.ModelError as e:\n"
       "  print('ERROR', e)\n"
       "assert not [m for m in %r if sys.modules.get(m) is not None]\n" % (
-          run["export"], model_dir, run["export"], model_dir, BLOCKED))
+          run["export"], model_dir, run["export"], model_dir, no_tensorflow.BLOCKED))
   env = dict(os.environ, HF_HUB_OFFLINE="1")
   result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, check=False, env=env)
