@@ -150,9 +150,10 @@ def test_the_workers_see_the_vocabulary_setting(cached):
     with open(os.path.join(cached["probe_dir"], name)) as f:
       seen[int(name)] = f.read()
   workers = set(seen) - {cached["job_pid"]}
-  # The launcher and the two DirectRunner worker processes.
+  # The launcher and the DirectRunner's worker processes that received work:
+  # both of the two, or one when the runner gave every bundle to one of them.
   assert cached["job_pid"] in seen
-  assert len(workers) == 2, seen
+  assert 1 <= len(workers) <= 2, seen
   assert set(seen.values()) == {cached["model"]}
   assert "'direct_num_workers': 2" in cached["log"]
 
