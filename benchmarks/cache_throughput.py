@@ -37,6 +37,7 @@ import psutil
 
 from wt5 import caching
 from wt5 import demo_data
+from wt5 import demo_templates
 from wt5 import mtf_binary
 
 TASKS = ("esnli_v010", "movie_rationales_v010")
@@ -47,7 +48,7 @@ def long_movie_example(rng, index, split):
   """A movie_rationales example made of REVIEWS_PER_MOVIE demo reviews."""
   del index, split  # Unused.
   label = rng.randrange(2)
-  parts = [demo_data.review_with_rationales(rng, label)
+  parts = [demo_templates.review_with_rationales(rng, label)
            for _ in range(REVIEWS_PER_MOVIE)]
   return {"review": " ".join(p["review"] for p in parts), "label": label,
           "evidences": [e for p in parts for e in p["evidences"]]}

@@ -10,6 +10,7 @@ import tensorflow_datasets as tfds
 
 from wt5 import cli
 from wt5 import demo_data
+from wt5 import demo_templates
 
 AMAZON = ("Books_v1_00", "Digital_Ebook_Purchase_v1_01")
 SMALL = {
@@ -220,7 +221,7 @@ def nli_label(premise, hypothesis):
   """An independent reading of the NLI templates."""
   activity = premise.split(" is ")[1]
   hyp_activity = hypothesis.split(" is ")[1]
-  if any(hypothesis.endswith(extra + ".") for extra in demo_data.EXTRAS):
+  if any(hypothesis.endswith(extra + ".") for extra in demo_templates.EXTRAS):
     return 1
   if activity == hyp_activity:
     return 0
@@ -238,9 +239,9 @@ def test_esnli_labels_and_explanations_follow_from_the_text(data_dir, split):
     agent = premise.split(" is ")[0].split()[-1]
     first = text(ex["explanation_1"])
     if label == 0:
-      assert first in ("A %s is a %s." % (agent, demo_data.AGENTS[agent]),
-                       "A %s is an %s." % (agent, demo_data.AGENTS[agent]),
-                       "An %s is an %s." % (agent, demo_data.AGENTS[agent]))
+      assert first in ("A %s is a %s." % (agent, demo_templates.AGENTS[agent]),
+                       "A %s is an %s." % (agent, demo_templates.AGENTS[agent]),
+                       "An %s is an %s." % (agent, demo_templates.AGENTS[agent]))
     elif label == 2:
       activity = premise.split(" is ")[1].split(" in the ")[0]
       assert first.lower().startswith(activity + " and ")
@@ -263,12 +264,12 @@ def test_mnli_hides_test_labels_and_mismatched_moves_the_scene(data_dir):
                       ("glue/mnli_mismatched:1.0.0", "validation")]:
     for ex in load(data_dir, name, split):
       place = text(ex["premise"]).rsplit(" ", 1)[1].rstrip(".")
-      assert place in demo_data.OTHER_PLACES
+      assert place in demo_templates.OTHER_PLACES
 
 
 def test_movie_rationales_are_sentiment_phrases_of_the_review(data_dir):
-  positive = demo_data.POSITIVE_WORDS + demo_data.POSITIVE_VERDICTS
-  negative = demo_data.NEGATIVE_WORDS + demo_data.NEGATIVE_VERDICTS
+  positive = demo_templates.POSITIVE_WORDS + demo_templates.POSITIVE_VERDICTS
+  negative = demo_templates.NEGATIVE_WORDS + demo_templates.NEGATIVE_VERDICTS
   for split in ("train", "validation", "test"):
     examples = load(data_dir, "movie_rationales:0.1.0", split)
     assert {int(ex["label"]) for ex in examples} == {0, 1}
@@ -312,7 +313,7 @@ def test_cos_e_answer_is_one_of_five_choices_and_explained(data_dir):
       answer = text(ex["answer"])
       assert len(choices) == len(set(choices)) == 5 and answer in choices
       assert text(ex["abstractive_explanation"]).split()[1] in (
-          [answer] + [o for o, p in demo_data.OBJECT_PLACES.items()
+          [answer] + [o for o, p in demo_templates.OBJECT_PLACES.items()
                       if p == answer])
       assert text(ex["extractive_explanation"]) in text(ex["question"])
       assert text(ex["id"]).startswith(split[:2])
@@ -334,7 +335,7 @@ def test_imdb_unlabelled_and_amazon_ratings(data_dir):
       assert text(review["product_category"]) == config.rsplit("_v", 1)[0]
       assert text(review["marketplace"]) == "US"
       assert text(review["review_headline"]) in (
-          demo_data.STAR_HEADLINES[int(review["star_rating"])])
+          demo_templates.STAR_HEADLINES[int(review["star_rating"])])
       assert 0 <= review["helpful_votes"] <= review["total_votes"]
       assert review["vine"] in (0, 1) and review["verified_purchase"] in (0, 1)
       assert len(text(review["review_date"])) == 10
