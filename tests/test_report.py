@@ -10,7 +10,6 @@ import pytest
 
 from wt5 import cli
 from wt5 import scoring
-from wt5.report import command
 from wt5.report import examples
 from wt5.report import summary
 
