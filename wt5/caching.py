@@ -21,8 +21,9 @@ from typing import List, Mapping, Optional, Sequence
 
 import seqio
 
+from wt5.vocab import VOCAB_ENV
+
 CACHE_BINARY = "seqio_cache_tasks"
-VOCAB_ENV = "WT5_VOCAB_MODEL"
 DIRECT_RUNNER_OPTIONS = ("--runner=DirectRunner",
                          "--direct_running_mode=multi_processing",
                          "--direct_num_workers=2")

@@ -27,7 +27,6 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 PREDICTIONS_RE = re.compile(r"^(?P<task>.+)_(?P<step>\d+)_predictions$")
 TARGETS_SUFFIX = "_targets"
-INPUTS_SUFFIX = "_inputs"
 LINE_FORMATS = ("auto", "literal", "text")
 _SNIPPET_CHARS = 60
 _LITERAL_ERRORS = (ValueError, SyntaxError, TypeError, MemoryError,

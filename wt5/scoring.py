@@ -39,7 +39,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from wt5 import eval_files
 from wt5 import gated_scores
-from wt5.eval_files import (EvalFiles, LINE_FORMATS, TARGETS_SUFFIX,
+from wt5.eval_files import (EvalFiles, LINE_FORMATS,
                             detect_line_format, find_eval_files, parse_lines,
                             read_lines)
 
@@ -266,7 +266,7 @@ def score_task_files(files: EvalFiles,
     directory = os.path.dirname(next(iter(files.predictions.values())))
     report.problems.append(
         "%s: targets file %s is missing; %d predictions file(s) not scored" %
-        (task, os.path.join(directory, task + TARGETS_SUFFIX),
+        (task, eval_files.task_file(directory, task, "targets"),
          len(files.predictions)))
     return
   if not files.predictions:
@@ -278,8 +278,8 @@ def score_task_files(files: EvalFiles,
   for step in wanted:
     if step not in files.predictions:
       report.problems.append("%s: step %d: predictions file %s is missing" % (
-          task, step, os.path.join(os.path.dirname(files.targets),
-                                   "%s_%d_predictions" % (task, step))))
+          task, step,
+          eval_files.task_file(os.path.dirname(files.targets), task, step)))
   present = [s for s in wanted if s in files.predictions]
   if not present:
     return

@@ -26,6 +26,7 @@ Abstractive example:
 """
 
 import math
+import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from wt5 import eval_files
@@ -182,8 +183,8 @@ def task_examples(files: eval_files.EvalFiles, step: int) -> Dict[str, Any]:
             files.targets, len(targets), files.predictions[step],
             len(predictions)))
   notes = []
-  inputs_path = (files.targets[:-len(eval_files.TARGETS_SUFFIX)] +
-                 eval_files.INPUTS_SUFFIX)
+  inputs_path = eval_files.task_file(os.path.dirname(files.targets),
+                                     files.task, "inputs")
   texts: List[Optional[str]] = [None] * len(targets)
   try:
     read = read_inputs(inputs_path)
