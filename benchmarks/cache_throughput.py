@@ -36,9 +36,9 @@ from typing import Dict, List, Sequence, Tuple
 import psutil
 
 from wt5 import caching
-from wt5 import demo_data
-from wt5 import demo_templates
-from wt5 import mtf_binary
+from wt5.demo import datasets as demo_data
+from wt5.demo import templates as demo_templates
+from wt5.mtf import binary as mtf_binary
 
 TASKS = ("esnli_v010", "movie_rationales_v010")
 REVIEWS_PER_MOVIE = 22  # Demo reviews per long review: about 2,000 tokens.

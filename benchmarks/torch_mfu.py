@@ -27,7 +27,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from wt5.pytorch import data as export_data  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.export import files as export_data  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5.pytorch import model as model_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 

@@ -33,8 +33,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from wt5 import demo  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5 import mtf_binary  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.demo import command as demo  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.mtf import binary as mtf_binary  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 MIXTURE = "esnli_mnli_all_explanations"
 LENGTHS = {"inputs": 128, "targets": 64}

@@ -11,7 +11,7 @@ import io
 import pytest
 
 from wt5 import cli
-from wt5 import demo
+from wt5.demo import command as demo
 
 DEMO_MIXTURES = ("esnli_mnli_all_explanations",
                  "movie_rationales_1000_explanations")

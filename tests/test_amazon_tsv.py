@@ -14,7 +14,7 @@ import pytest
 import seqio
 import tensorflow_datasets as tfds
 
-from wt5 import amazon_tsv
+from wt5.datasets import amazon_tsv
 from wt5 import cli
 from wt5 import tasks
 from wt5 import vocab

@@ -18,10 +18,10 @@ import seqio
 import tensorflow_datasets as tfds
 
 from wt5 import caching
-from wt5 import demo_data
-from wt5 import eval_files
+from wt5.demo import datasets as demo_data
+from wt5.scoring import eval_files
 from wt5 import mixtures
-from wt5 import mtf_binary
+from wt5.mtf import binary as mtf_binary
 from wt5 import tasks
 from wt5 import vocab
 

@@ -17,9 +17,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 from wt5 import cli
-from wt5 import demo
-from wt5 import eval_files
-from wt5 import mtf_binary
+from wt5.demo import command as demo
+from wt5.scoring import eval_files
+from wt5.mtf import binary as mtf_binary
 from wt5 import metrics as wt5_metrics
 
 MIXTURES = ("esnli_mnli_all_explanations", "movie_rationales_1000_explanations")

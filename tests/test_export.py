@@ -11,12 +11,12 @@ import seqio
 
 import no_tensorflow
 from wt5 import cli
-from wt5 import demo_data
-from wt5 import export
+from wt5.demo import datasets as demo_data
+from wt5.export import command as export
 from wt5 import mixtures
 from wt5 import tasks
 from wt5 import vocab
-from wt5.pytorch import data as export_data
+from wt5.export import files as export_data
 from wt5.pytorch import evaluate as evaluate_lib
 
 SOURCES = ["esnli", "glue/mnli", "glue/mnli_matched", "glue/mnli_mismatched"]
@@ -191,7 +191,7 @@ def test_reader_imports_without_tensorflow(registry):
     export.export(MIXTURE, "train", out, LENGTHS, num_examples=150, seed=3,
                   data_dir=data_dir)
   code = no_tensorflow.PRELUDE + (
-      "from wt5.pytorch import data\n"
+      "from wt5.export import files as data\n"
       "records = data.read_split(%r, 'train')\n"
       "print(len(records), records[0]['task'])\n"
       "assert not [m for m in %r if sys.modules.get(m) is not None]\n" % (
@@ -205,7 +205,7 @@ def test_reader_imports_without_tensorflow(registry):
 
 def test_eval_files_are_written_as_mesh_tensorflow_writes_them(tmp_path):
   from mesh_tensorflow.transformer import utils as mtf_utils  # pylint: disable=g-import-not-at-top
-  from wt5 import eval_files  # pylint: disable=g-import-not-at-top
+  from wt5.scoring import eval_files  # pylint: disable=g-import-not-at-top
   values = [{"label": "neutral", "explanations": ["Line\none", "café 'q'"]},
             b"explain nli hypothesis: caf\xc3\xa9\nnext", "plain text", 3,
             {"label": "positive", "overlap_spans": [(0, 4)],

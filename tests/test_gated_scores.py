@@ -8,8 +8,8 @@ import os
 from mesh_tensorflow.transformer import utils as mtf_utils
 import pytest
 
-from wt5 import gated_scores
-from wt5 import scoring
+from wt5.scoring import gated as gated_scores
+from wt5.scoring import command as scoring
 
 
 def extractive(label, spans, array):

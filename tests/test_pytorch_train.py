@@ -23,14 +23,14 @@ import seqio  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import no_tensorflow  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5 import cli
-from wt5 import demo_data
-from wt5 import eval_files
-from wt5 import export
+from wt5.demo import datasets as demo_data
+from wt5.scoring import eval_files
+from wt5.export import command as export
 from wt5 import mixtures
-from wt5 import scoring
+from wt5.scoring import command as scoring
 from wt5 import tasks
 from wt5 import vocab
-from wt5.pytorch import data as export_data
+from wt5.export import files as export_data
 from wt5.pytorch import evaluate as evaluate_lib
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import train as train_lib

@@ -19,9 +19,9 @@ import seqio
 from t5.data import postprocessors as t5_postprocessors
 
 from wt5 import cli
-from wt5 import eval_files
+from wt5.scoring import eval_files
 from wt5 import postprocessors
-from wt5 import scoring
+from wt5.scoring import command as scoring
 
 ESNLI = "esnli_v010"
 MOVIE = "movie_rationales_eval_v010"
@@ -484,7 +484,7 @@ def test_import_object(dotted):
 
 
 def test_import_object_nested_attribute():
-  assert scoring.import_object("wt5.scoring.ScoringError.__name__") == (
+  assert scoring.import_object("wt5.scoring.command.ScoringError.__name__") == (
       "ScoringError")
 
 
@@ -518,7 +518,7 @@ def test_outputs_of_non_finite_values_and_table():
 
 
 def test_importing_the_module_stays_light():
-  code = ("import sys, wt5.scoring; print(sorted(m for m in ('tensorflow', "
+  code = ("import sys, wt5.scoring.command; print(sorted(m for m in ('tensorflow', "
           "'seqio', 't5', 'matplotlib', 'mesh_tensorflow') if m in sys.modules))")
   result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, check=True)

@@ -16,7 +16,7 @@ import pytest
 import seqio
 import tensorflow_datasets as tfds
 
-from wt5 import demo_data
+from wt5.demo import datasets as demo_data
 from wt5 import mixtures
 from wt5 import tasks
 from wt5 import vocab

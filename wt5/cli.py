@@ -13,14 +13,14 @@ import sys
 from typing import List, Optional
 
 _SUBCOMMANDS = {
-    "demo": ("wt5.demo", "Train and evaluate a small WT5 model end to end on the CPU."),
-    "data": ("wt5.data_command", "Write the embedded WT5 demo datasets in TFDS format, or prepare Amazon reviews from TSV files."),
-    "score": ("wt5.scoring", "Re-score a t5_mesh_transformer eval directory offline."),
+    "demo": ("wt5.demo.command", "Train and evaluate a small WT5 model end to end on the CPU."),
+    "data": ("wt5.datasets.command", "Write the embedded WT5 demo datasets in TFDS format, or prepare Amazon reviews from TSV files."),
+    "score": ("wt5.scoring.command", "Re-score a t5_mesh_transformer eval directory offline."),
     "report": ("wt5.report.command", "Render eval directories as one self-contained HTML page."),
-    "export": ("wt5.export", "Write a task or mixture split to JSON Lines files."),
+    "export": ("wt5.export.command", "Write a task or mixture split to JSON Lines files."),
     "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
     "evaluate": ("wt5.pytorch.evaluate", "Decode PyTorch checkpoints into t5 eval files."),
-    "doctor": ("wt5.doctor", "Check this environment for known T5-stack problems."),
+    "doctor": ("wt5.doctor.command", "Check this environment for known T5-stack problems."),
 }
 
 

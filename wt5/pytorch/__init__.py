@@ -1,11 +1,10 @@
 """WT5 with PyTorch: Hugging Face T5 trained and evaluated on WT5 exports.
 
-`wt5 export` (wt5/export.py, which needs TensorFlow) writes the examples of a
-registered task or mixture; everything in this package reads those files and
-imports neither TensorFlow nor t5, so that it runs on GPU machines where the
-TF 2.12 stack cannot be installed:
+`wt5 export` (`wt5.export.command`, which needs TensorFlow) writes the examples
+of a registered task or mixture; everything in this package reads those files
+(`wt5.export.files`) and imports neither TensorFlow nor t5, so that it runs on
+GPU machines where the TF 2.12 stack cannot be installed:
 
-  data.py        reading an export (pure Python)
   model.py       model presets, loading a checkpoint, vocabulary checks
   train.py       `wt5 train`: Seq2SeqTrainer, one GPU or many with torchrun
   evaluate.py    `wt5 evaluate`: decodes checkpoints into t5-format eval files

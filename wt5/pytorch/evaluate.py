@@ -29,8 +29,8 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from wt5 import eval_files
-from wt5.pytorch import data as export_data
+from wt5.scoring import eval_files
+from wt5.export import files as export_data
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import train as train_lib
 

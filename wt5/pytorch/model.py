@@ -10,7 +10,7 @@ import dataclasses
 import os
 from typing import Any, Dict, Optional, Tuple
 
-from wt5.pytorch import data as export_data
+from wt5.export import files as export_data
 
 
 @dataclasses.dataclass(frozen=True)

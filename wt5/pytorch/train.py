@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from wt5.pytorch import data as export_data
+from wt5.export import files as export_data
 from wt5.pytorch import model as model_lib
 
 IGNORE_INDEX = -100

@@ -10,7 +10,7 @@ inline; readable offline):
 - the runs (the eval directories, in the order given);
 - per task, the metric × step table of `wt5 score` (the registered metrics,
   ERASER's for extractive tasks and the accuracy-gated scores of
-  `wt5.gated_scores`), as mean ± sample standard deviation over the runs when
+  `wt5.scoring.gated`), as mean ± sample standard deviation over the runs when
   there are several, and the curves over the steps;
 - per task, the examples of the first eval directory at `--step` (default:
   the task's last step): for extractive tasks the input with the annotated
@@ -32,8 +32,8 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from wt5 import eval_files
-from wt5 import scoring
+from wt5.scoring import eval_files
+from wt5.scoring import command as scoring
 from wt5.report import examples as examples_lib
 from wt5.report import summary as summary_lib
 

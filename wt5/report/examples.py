@@ -22,15 +22,15 @@ Abstractive example:
      "correct": False, "input": "explain nli ...", "predicted_explanation":
      "...", "references": ["...", "..."], "bleu": 12.3}
 
-`bleu` is `wt5.gated_scores.example_sentence_bleu`.
+`bleu` is `wt5.scoring.gated.example_sentence_bleu`.
 """
 
 import math
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from wt5 import eval_files
-from wt5 import gated_scores
+from wt5.scoring import eval_files
+from wt5.scoring import gated as gated_scores
 
 NONE, GOLD, PREDICTED, BOTH = 0, 1, 2, 3
 

@@ -18,7 +18,7 @@ import math
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from wt5 import scoring
+from wt5.scoring import command as scoring
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +93,7 @@ def format_cell(cell: Optional[Cell], num_runs: int) -> str:
 def plot_png_data_uri(task: str, by_step: Dict[int, Dict[str, Cell]]) -> str:
   """The task's curves (the mean over runs against the step) as a PNG data URI.
 
-  Drawn by `wt5.scoring.plot_task`, the plot of `wt5 score`.
+  Drawn by `wt5.scoring.command.plot_task`, the plot of `wt5 score`.
   """
   means = [scoring.Score(task, step, metric, cell.mean)
            for step, by_metric in by_step.items()

@@ -1,7 +1,7 @@
 """`wt5 export`: writes a registered task or mixture split to JSON Lines files.
 
 The files carry what training and evaluation need where TensorFlow is not
-installed (see `wt5.pytorch.data` for the format and the reader): per example
+installed (see `wt5.export.files` for the format and the reader): per example
 the token ids exactly as the seqio task produces them (the vocabulary chosen
 by `WT5_VOCAB_MODEL`, else T5's default; trimmed to the sequence lengths, EOS
 appended), the pretokenized strings and the task's name.
@@ -29,8 +29,8 @@ import os
 import sys
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
-from wt5 import eval_files
-from wt5.pytorch import data as export_data
+from wt5.scoring import eval_files
+from wt5.export import files as export_data
 
 DEFAULT_SEQUENCE_LENGTH = {"inputs": 512, "targets": 256}
 

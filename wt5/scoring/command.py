@@ -2,7 +2,7 @@
 
 An evaluation leaves `<task>_targets` and `<task>_<step>_predictions` files
 in `<model_dir>/<split>_eval/` (the layout and line format are described in
-`wt5.eval_files`, which reads them).
+`wt5.scoring.eval_files`, which reads them).
 
 `score_eval_dir` parses these files without evaluating code, recomputes
 each task's metric functions (the ones registered in seqio, or the ones named
@@ -37,9 +37,9 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from wt5 import eval_files
-from wt5 import gated_scores
-from wt5.eval_files import (EvalFiles, LINE_FORMATS,
+from wt5.scoring import eval_files
+from wt5.scoring import gated as gated_scores
+from wt5.scoring.eval_files import (EvalFiles, LINE_FORMATS,
                             detect_line_format, find_eval_files, parse_lines,
                             read_lines)
 
@@ -47,7 +47,7 @@ MetricFn = Callable[[Sequence[Any], Sequence[Any]], Mapping[str, Any]]
 
 DEFAULT_TASK_MODULES = ("wt5.tasks",)
 ERASER_METRIC = "wt5.metrics.eraser_rationale_metrics"
-GATED_METRIC = "wt5.gated_scores.gated_scores"
+GATED_METRIC = "wt5.scoring.gated.gated_scores"
 
 
 class ScoringError(eval_files.EvalFileError):
@@ -339,7 +339,7 @@ def score_eval_dir(eval_dir: str,
     line_format: "auto", "literal" or "text" (see `detect_line_format`).
     eraser: also compute `wt5.metrics.eraser_rationale_metrics` for tasks
       whose targets come from the extractive postprocessor.
-    gated: also compute `wt5.gated_scores.gated_scores` (explanation scores
+    gated: also compute `wt5.scoring.gated.gated_scores` (explanation scores
       counted only where the label is right) for tasks with WT5 answers.
 
   Returns:
@@ -526,7 +526,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument(
       "--gated", action="store_true",
       help="also compute the accuracy-gated explanation scores "
-      "(wt5.gated_scores: *_correct_pred, *_correct_normalized)")
+      "(wt5.scoring.gated: *_correct_pred, *_correct_normalized)")
   parser.add_argument(
       "--no_plot", action="store_true", help="do not draw the PNG plots")
 

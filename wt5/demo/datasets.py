@@ -8,7 +8,7 @@ data_dir=data_dir)`, seqio's `TfdsDataSource("glue/mnli:1.0.0",
 tfds_data_dir=data_dir)` and `t5_mesh_transformer --t5_tfds_data_dir=data_dir`
 read it as they would read the real one.
 
-The examples are generated from the templates of `wt5.demo_templates`,
+The examples are generated from the templates of `wt5.demo.templates`,
 deterministically from a seed, and carry learnable structure: labels follow from the words, explanations say why
 in short formulaic sentences, and extractive rationales are substrings of the
 input. No text comes from the real datasets.
@@ -33,7 +33,7 @@ import sys
 from typing import (Any, Dict, Iterator, List, Mapping, Optional,
                     Sequence)
 
-from wt5.demo_templates import (OTHER_PLACES, PROMPT_WORDS, Example,
+from wt5.demo.templates import (OTHER_PLACES, PROMPT_WORDS, Example,
                                  Generator, amazon_example, cos_e_example,
                                  esnli_example, imdb_example, mnli_example,
                                  movie_example, multi_rc_example)

@@ -3,7 +3,7 @@
 The demo runs the same steps as a full WT5 experiment, at a size that fits a
 laptop:
 
-1. writes the embedded demo datasets (`wt5.demo_data`) in TFDS format;
+1. writes the embedded demo datasets (`wt5.demo.datasets`) in TFDS format;
 2. trains a SentencePiece vocabulary that covers their text and selects it
    through the library's vocabulary setting, `WT5_VOCAB_MODEL`;
 3. for each mixture, trains a small Transformer from scratch with the stock
@@ -30,9 +30,9 @@ import time
 from typing import (Any, Dict, Iterator, List, Mapping, Optional, Sequence,
                     TextIO, Tuple)
 
-from wt5 import eval_files
-from wt5 import mtf_binary
-from wt5.mtf_binary import EVAL_SPLIT, Metrics, ModelShape
+from wt5.scoring import eval_files
+from wt5.mtf import binary as mtf_binary
+from wt5.mtf.binary import EVAL_SPLIT, Metrics, ModelShape
 
 DEFAULT_OUTPUT_DIR = "wt5_demo"
 # esnli_mnli_all_explanations: every e-SNLI example with its explanation plus
@@ -116,7 +116,7 @@ def output_to(log_path: str) -> Iterator[None]:
 def prepare_data(data_dir: str, fresh: bool, out: TextIO,
                  log_path: str) -> Dict[str, Any]:
   """Writes the embedded datasets unless `data_dir` already holds them."""
-  from wt5 import demo_data  # pylint: disable=g-import-not-at-top
+  from wt5.demo import datasets as demo_data  # pylint: disable=g-import-not-at-top
 
   stamp = os.path.join(data_dir, DATA_STAMP)
   if os.path.exists(stamp) and not fresh:
@@ -137,7 +137,7 @@ def prepare_data(data_dir: str, fresh: bool, out: TextIO,
 def prepare_vocabulary(data_dir: str, vocab_dir: str, fresh: bool,
                        out: TextIO, log_path: str) -> str:
   """Trains the demo SentencePiece model unless it exists; returns its path."""
-  from wt5 import demo_data  # pylint: disable=g-import-not-at-top
+  from wt5.demo import datasets as demo_data  # pylint: disable=g-import-not-at-top
 
   model = os.path.join(vocab_dir, "wt5_demo.model")
   if os.path.exists(model) and not fresh:

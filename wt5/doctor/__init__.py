@@ -1,0 +1,4 @@
+"""`wt5 doctor`: checks an environment for the T5 stack's known traps.
+
+  command.py     the checks, their fixes and the subcommand
+"""
