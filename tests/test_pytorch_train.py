@@ -31,6 +31,7 @@ from wt5.scoring import command as scoring
 from wt5 import tasks
 from wt5 import vocab
 from wt5.export import files as export_data
+from wt5.pytorch import batching
 from wt5.pytorch import evaluate as evaluate_lib
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import train as train_lib
@@ -169,12 +170,12 @@ def test_vocabulary_mismatch_is_reported(run, tmp_path):
 
 
 def test_collator_pads_inputs_and_masks_labels():
-  batch = train_lib.Collator()([{"inputs": [5, 1], "targets": [7, 8, 1]},
+  batch = batching.Collator()([{"inputs": [5, 1], "targets": [7, 8, 1]},
                                 {"inputs": [1], "targets": [1]}])
   assert {k: v.tolist() for k, v in batch.items()} == {
       "input_ids": [[5, 1], [1, 0]], "attention_mask": [[1, 1], [1, 0]],
       "labels": [[7, 8, 1], [1, -100, -100]]}
-  fixed = train_lib.Collator({"inputs": 4, "targets": 3})(
+  fixed = batching.Collator({"inputs": 4, "targets": 3})(
       [{"inputs": [5, 1], "targets": [1]}])
   assert fixed["input_ids"].tolist() == [[5, 1, 0, 0]]
   assert fixed["labels"].tolist() == [[1, -100, -100]]

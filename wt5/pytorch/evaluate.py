@@ -31,6 +31,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from wt5.scoring import eval_files
 from wt5.export import files as export_data
+from wt5.pytorch import batching
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import train as train_lib
 
@@ -118,7 +119,7 @@ def generate(model: Any, examples: Sequence[Mapping[str, Any]],
              max_length: int, batch_size: int, device: Any) -> List[List[int]]:
   """Greedy decodes; returns the generated ids of each example (no start id)."""
   import torch  # pylint: disable=g-import-not-at-top
-  collator = train_lib.Collator()
+  collator = batching.Collator()
   outputs: List[List[int]] = []
   model.eval()
   with torch.no_grad():
