@@ -8,6 +8,7 @@ import os
 from mesh_tensorflow.transformer import utils as mtf_utils
 import pytest
 
+from wt5 import bleu
 from wt5.scoring import gated as gated_scores
 from wt5.scoring import command as scoring
 
@@ -91,11 +92,11 @@ ABSTRACTIVE_PREDICTIONS = [
 
 
 def test_sentence_bleu_by_hand():
-  assert gated_scores.sentence_bleu("a b c d", ["a b c d e f g h"]) == (
+  assert bleu.sentence_bleu("a b c d", ["a b c d e f g h"]) == (
       pytest.approx(100 / math.e, abs=1e-9))
-  assert gated_scores.sentence_bleu("x y z w", ["x y z w"]) == 100.0
+  assert bleu.sentence_bleu("x y z w", ["x y z w"]) == 100.0
   # The best of two references counts for the brevity penalty.
-  assert gated_scores.sentence_bleu(
+  assert bleu.sentence_bleu(
       "a b c d", ["a b c d e f g h", "a b c d"]) == 100.0
   assert gated_scores.bleu_references(abstractive("l", "a", "b", "c")) == [
       "a", "b"]

@@ -27,7 +27,7 @@ from wt5.demo import datasets as demo_data
 from wt5.scoring import eval_files
 from wt5.export import command as export
 from wt5 import mixtures
-from wt5.scoring import command as scoring
+from wt5.scoring import eval_dir as scoring
 from wt5 import tasks
 from wt5 import vocab
 from wt5.export import files as export_data

@@ -9,7 +9,7 @@ from mesh_tensorflow.transformer import utils as mtf_utils
 import pytest
 
 from wt5 import cli
-from wt5.scoring import command as scoring
+from wt5.scoring import eval_dir as scoring
 from wt5.report import examples
 from wt5.report import summary
 

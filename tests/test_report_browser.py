@@ -18,7 +18,7 @@ import pytest
 from wt5 import cli
 from wt5.scoring import eval_files
 from wt5 import postprocessors
-from wt5.scoring import command as scoring
+from wt5.scoring import output as scoring
 from wt5 import tokenization
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -19,9 +19,13 @@ import seqio
 from t5.data import postprocessors as t5_postprocessors
 
 from wt5 import cli
-from wt5.scoring import eval_files
+from wt5 import dotted
 from wt5 import postprocessors
 from wt5.scoring import command as scoring
+from wt5.scoring import eval_dir as eval_dir_lib
+from wt5.scoring import eval_files
+from wt5.scoring import metric_fns
+from wt5.scoring import output
 
 ESNLI = "esnli_v010"
 MOVIE = "movie_rationales_eval_v010"
@@ -264,10 +268,10 @@ def test_t5_writer_format_is_read_too(tmp_path):
 
 def test_compute_metrics_merges_and_checks():
   from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
-  assert scoring.compute_metrics([0, 1], [0, 0], [t5_metrics.accuracy]) == {
+  assert metric_fns.compute_metrics([0, 1], [0, 0], [t5_metrics.accuracy]) == {
       "accuracy": 50.0}
-  with pytest.raises(scoring.ScoringError) as e:
-    scoring.compute_metrics([0], [0], [t5_metrics.accuracy,
+  with pytest.raises(metric_fns.ScoringError) as e:
+    metric_fns.compute_metrics([0], [0], [t5_metrics.accuracy,
                                        t5_metrics.accuracy])
   assert str(e.value) == (
       "metrics t5.evaluation.metrics.accuracy and "
@@ -275,11 +279,11 @@ def test_compute_metrics_merges_and_checks():
 
 
 def test_score_eval_dir_recomputes_registered_metrics(eval_dir):
-  report = scoring.score_eval_dir(eval_dir)
+  report = eval_dir_lib.score_eval_dir(eval_dir)
   assert report.problems == []
-  assert scoring.scores_to_nested(report.scores) == approx_nested(EXPECTED)
-  no_eraser = scoring.score_eval_dir(eval_dir, tasks=[MOVIE], eraser=False)
-  assert sorted(scoring.scores_to_nested(no_eraser.scores)[MOVIE]["100"]) == [
+  assert output.scores_to_nested(report.scores) == approx_nested(EXPECTED)
+  no_eraser = eval_dir_lib.score_eval_dir(eval_dir, tasks=[MOVIE], eraser=False)
+  assert sorted(output.scores_to_nested(no_eraser.scores)[MOVIE]["100"]) == [
       "accuracy", "avg_explanation_count", "f1", "partial match f1"]
   assert [(s.task, s.step) for s in report.scores][:4] == [
       (ESNLI, 100)] * 3 + [(ESNLI, 200)]
@@ -352,7 +356,7 @@ def test_mismatched_line_counts_name_both_files(eval_dir):
   path = os.path.join(eval_dir, IMDB + "_200_predictions")
   with open(path, "w") as f:
     f.write("0\n0\n0\n")
-  report = scoring.score_eval_dir(eval_dir, tasks=[IMDB])
+  report = eval_dir_lib.score_eval_dir(eval_dir, tasks=[IMDB])
   assert report.problems == [
       "%s: step 200: %s has 4 line(s) but %s has 3; the predictions file is "
       "incomplete or from another evaluation" % (
@@ -377,7 +381,7 @@ def test_missing_and_unreadable_checkpoint_files(eval_dir):
   bad = os.path.join(eval_dir, IMDB + "_200_predictions")
   with open(bad, "wb") as f:
     f.write(b"1\n\xff\n1\n1\n")
-  report = scoring.score_eval_dir(eval_dir, tasks=[IMDB],
+  report = eval_dir_lib.score_eval_dir(eval_dir, tasks=[IMDB],
                                   steps=[100, 200, 300])
   assert report.problems == [
       "%s: step 100: predictions file %s is missing" % (
@@ -391,11 +395,11 @@ def test_missing_and_unreadable_checkpoint_files(eval_dir):
 def test_task_without_predictions_is_reported(tmp_path):
   d = str(tmp_path)
   mtf_utils.write_lines_to_file([1, 0], os.path.join(d, IMDB + "_targets"))
-  report = scoring.score_eval_dir(d)
+  report = eval_dir_lib.score_eval_dir(d)
   assert report.problems == [
       "%s: no predictions files (%s_<step>_predictions) beside %s" % (
           IMDB, IMDB, os.path.join(d, IMDB + "_targets"))]
-  assert scoring.score_eval_dir(str(tmp_path / "x")).problems == [
+  assert eval_dir_lib.score_eval_dir(str(tmp_path / "x")).problems == [
       "%s: not a directory" % (tmp_path / "x")]
 
 
@@ -458,9 +462,9 @@ def test_task_module_registers_extra_tasks(tmp_path, monkeypatch, capsys):
 
 
 def test_failing_metric_is_reported(eval_dir):
-  report = scoring.score_eval_dir(
+  report = eval_dir_lib.score_eval_dir(
       eval_dir, tasks=[ESNLI], steps=[200],
-      metric_fns=[scoring.import_object("wt5.metrics.eraser_rationale_metrics")])
+      metric_fns=[dotted.import_object("wt5.metrics.eraser_rationale_metrics")])
   assert report.problems == [
       "esnli_v010: step 200: metric wt5.metrics.eraser_rationale_metrics "
       "failed: ValueError: eraser_rationale_metrics: targets[0] has no "
@@ -474,21 +478,21 @@ def test_bad_metric_path_is_an_error(eval_dir, capsys):
       "'wt5.metrics.no_such')\n")
 
 
-@pytest.mark.parametrize("dotted", [
+@pytest.mark.parametrize("path", [
     "t5.evaluation.metrics.accuracy",
     "t5.evaluation.metrics:accuracy",
 ])
-def test_import_object(dotted):
+def test_import_object(path):
   from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
-  assert scoring.import_object(dotted) is t5_metrics.accuracy
+  assert dotted.import_object(path) is t5_metrics.accuracy
 
 
 def test_import_object_nested_attribute():
-  assert scoring.import_object("wt5.scoring.command.ScoringError.__name__") == (
-      "ScoringError")
+  assert dotted.import_object(
+      "wt5.scoring.metric_fns.ScoringError.__name__") == "ScoringError"
 
 
-@pytest.mark.parametrize("dotted,message", [
+@pytest.mark.parametrize("path,message", [
     ("accuracy", "'accuracy' is not a dotted path such as "
                  "'wt5.metrics.esnli_metric'"),
     ("no_such_module_xyz.fn", "cannot import no_such_module_xyz (for "
@@ -498,20 +502,20 @@ def test_import_object_nested_attribute():
                               "'wt5.no_such_module:fn'): No module named "
                               "'wt5.no_such_module'"),
 ])
-def test_import_object_errors(dotted, message):
-  with pytest.raises(scoring.ScoringError) as e:
-    scoring.import_object(dotted)
+def test_import_object_errors(path, message):
+  with pytest.raises(dotted.DottedNameError) as e:
+    dotted.import_object(path)
   assert str(e.value) == message
 
 
 def test_outputs_of_non_finite_values_and_table():
-  scores = [scoring.Score("t", 5, "bleu", float("nan")),
-            scoring.Score("t", 10, "bleu", 12.5)]
-  assert scoring.scores_to_nested(scores) == {
+  scores = [eval_dir_lib.Score("t", 5, "bleu", float("nan")),
+            eval_dir_lib.Score("t", 10, "bleu", 12.5)]
+  assert output.scores_to_nested(scores) == {
       "t": {"5": {"bleu": None}, "10": {"bleu": 12.5}}}
-  assert scoring.scores_to_csv(scores) == (
+  assert output.scores_to_csv(scores) == (
       "task,step,metric,value\nt,5,bleu,nan\nt,10,bleu,12.5\n")
-  assert scoring.format_table(scores) == (
+  assert output.format_table(scores) == (
       "task  step  metric  value\n"
       "t        5  bleu    nan\n"
       "t       10  bleu    12.5\n")

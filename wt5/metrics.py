@@ -22,59 +22,16 @@ code fails; `eraser_rationale_metrics` always raises that error.
 """
 
 import itertools
-from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
-                    Set, Tuple)
-import warnings
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set, Tuple
 
-from absl import logging
+from wt5 import answers
+from wt5 import bleu as bleu_lib
+from wt5 import metrics_2020
 
 Span = Tuple[int, int]
 
 
-def _check_lengths(targets: Sequence[Any], predictions: Sequence[Any],
-                   metric: str) -> None:
-  """Raises ValueError when targets and predictions differ in number."""
-  if len(targets) != len(predictions):
-    raise ValueError(f"{metric}: got {len(targets)} targets but "
-                     f"{len(predictions)} predictions")
-
-
-def _has(answer: Any, key: str) -> bool:
-  """Whether `answer[key]` exists. `_has({"a": 1}, "a")` -> True."""
-  try:
-    answer[key]  # pylint: disable=pointless-statement
-  except (KeyError, TypeError, IndexError):
-    return False
-  return True
-
-
-def _missing_key(answers: Sequence[Any], key: str, side: str,
-                 metric: str) -> Optional[str]:
-  """Names the first answer that lacks `key`; None if every answer has it.
-
-  `_missing_key([{"label": "a"}, {"x": 1}], "label", "targets", "m")` ->
-  "m: targets[1] has no 'label' (its keys: ['x'])".
-  """
-  for index, answer in enumerate(answers):
-    if not _has(answer, key):
-      keys = (sorted(map(str, answer.keys())) if hasattr(answer, "keys")
-              else type(answer).__name__)
-      return f"{metric}: {side}[{index}] has no {key!r} (its keys: {keys})"
-  return None
-
-
-def _first_missing(targets: Sequence[Any], predictions: Sequence[Any],
-                   keys: Sequence[str], metric: str) -> Optional[str]:
-  """`_missing_key` over `keys` in order, targets before predictions."""
-  for key in keys:
-    for side, answers in (("targets", targets), ("predictions", predictions)):
-      message = _missing_key(answers, key, side, metric)
-      if message:
-        return message
-  return None
-
-
-def _values(answers: Sequence[Any], key: str, side: str,
+def _values(dicts: Sequence[Any], key: str, side: str,
             metric: str) -> List[Any]:
   """Returns `answer[key]` for every answer; a clear error if one lacks it.
 
@@ -82,53 +39,10 @@ def _values(answers: Sequence[Any], key: str, side: str,
   `_values([{"x": 1}], "label", "targets", "m")` raises ValueError
   "m: targets[0] has no 'label' (its keys: ['x'])".
   """
-  message = _missing_key(answers, key, side, metric)
+  message = metrics_2020.missing_key(dicts, key, side, metric)
   if message:
     raise ValueError(message)
-  return [answer[key] for answer in answers]
-
-
-def _present(answers: Sequence[Any], key: str) -> List[Any]:
-  """`answer[key]` of the answers that have `key`, in order.
-
-  `_present([{"a": 1}, {}, {"a": 3}], "a")` -> [1, 3].
-  """
-  return [answer[key] for answer in answers if _has(answer, key)]
-
-
-def _warn_paired_in_order(message: str) -> None:
-  """Logs that values of a dict lacking a key go to other examples."""
-  logging.warning(
-      "%s; as in the 2020 code, each key's values are taken from the dicts "
-      "that have it and the remaining values are paired in order, so they "
-      "may belong to other examples", message)
-
-
-def _as_2020(metric: str, message: str, targets: Sequence[Any],
-             predictions: Sequence[Any], compute) -> Dict[str, float]:
-  """Returns `compute()` (the 2020 computation) and logs `message`.
-
-  `message` names the first dict lacking a key. Where the computation fails,
-  as the 2020 code does, raises ValueError(`message`), or the error about the
-  numbers of targets and predictions where those differ.
-  """
-  if not all(hasattr(a, "keys") for a in list(targets) + list(predictions)):
-    raise ValueError(message)
-  try:
-    with warnings.catch_warnings(), _np_errstate():
-      warnings.simplefilter("ignore")
-      result = compute()
-  except Exception:  # pylint: disable=broad-except
-    _check_lengths(targets, predictions, metric)
-    raise ValueError(message) from None
-  _warn_paired_in_order(message)
-  return result
-
-
-def _np_errstate():
-  """numpy error state of the 2020 computation: nan for an empty mean."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  return np.errstate(all="ignore")
+  return [d[key] for d in dicts]
 
 
 def _label_key(label: Any) -> Any:
@@ -138,7 +52,7 @@ def _label_key(label: Any) -> Any:
   (unhashable labels compare by their repr).
   """
   if isinstance(label, bytes):
-    return bytes(label).decode("utf-8", errors="surrogateescape")
+    return answers.as_text(label, errors="surrogateescape")
   try:
     hash(label)
   except TypeError:
@@ -146,11 +60,11 @@ def _label_key(label: Any) -> Any:
   return label
 
 
-def _accuracy_percent(target_labels: Sequence[Any],
-                      prediction_labels: Sequence[Any]) -> float:
+def accuracy_percent(target_labels: Sequence[Any],
+                     prediction_labels: Sequence[Any]) -> float:
   """Percent of positions whose labels are equal; 0.0 for empty lists.
 
-  `_accuracy_percent(["a", "b"], ["a", "c"])` -> 50.0. This is
+  `accuracy_percent(["a", "b"], ["a", "c"])` -> 50.0. This is
   `100 * sklearn.metrics.accuracy_score`, the 2020 code's accuracy (so
   ["1", "a"] against [1, "a"] is 100.0: numpy reads both as strings). Labels
   scikit-learn rejects are compared with `==`, bytes read as UTF-8 text:
@@ -171,19 +85,16 @@ def _accuracy_percent(target_labels: Sequence[Any],
   return 100.0 * sum(t == p for t, p in zip(targets, predictions)) / len(targets)
 
 
-def _explanation(explanations: Any, index: int) -> str:
+def nth_explanation(explanations: Any, index: int) -> str:
   """Returns explanation `index` as str, "" if there is none.
 
-  `_explanation(["a", "b"], 1)` -> "b"; `_explanation([], 0)` -> "";
-  `_explanation(None, 0)` -> "".
+  `nth_explanation(["a", "b"], 1)` -> "b"; `nth_explanation([], 0)` -> "";
+  `nth_explanation(None, 0)` -> "".
   """
   explanations = explanations or []
   if len(explanations) <= index:
     return ""
-  value = explanations[index]
-  if isinstance(value, bytes):
-    return value.decode("utf-8", errors="replace")
-  return str(value)
+  return answers.as_text(explanations[index])
 
 
 def esnli_metric(targets: Sequence[Mapping[str, Any]],
@@ -207,19 +118,20 @@ def esnli_metric(targets: Sequence[Mapping[str, Any]],
     explanation.
 
   Every dict should have "label" and "explanations" (None or [] for none).
-  Where one lacks a key, the result is the 2020 code's (`_esnli_2020`) and a
-  warning is logged; where the 2020 code fails, a ValueError names the key,
-  e.g. "esnli_metric: predictions[0] has no 'explanations' (its keys:
-  ['label'])". Empty lists give {"accuracy": 0.0, "bleu": 0.0,
+  Where one lacks a key, the result is the 2020 code's
+  (`wt5.metrics_2020.esnli_2020`) and a warning is logged; where the 2020
+  code fails, a ValueError names the key, e.g. "esnli_metric: predictions[0]
+  has no 'explanations' (its keys: ['label'])". Empty lists give {"accuracy": 0.0, "bleu": 0.0,
   "expln1_length": 0}. The arguments are not modified.
   """
   metric = "esnli_metric"
-  missing = _first_missing(targets, predictions, ("label", "explanations"),
-                           metric)
+  missing = metrics_2020.first_missing(
+      targets, predictions, ("label", "explanations"), metric)
   if missing:
-    return _as_2020(metric, missing, targets, predictions,
-                    lambda: _esnli_2020(targets, predictions))
-  _check_lengths(targets, predictions, metric)
+    return metrics_2020.as_2020(
+        metric, missing, targets, predictions,
+        lambda: metrics_2020.esnli_2020(targets, predictions))
+  answers.check_lengths(targets, predictions, metric)
   target_labels = _values(targets, "label", "targets", metric)
   prediction_labels = _values(predictions, "label", "predictions", metric)
   target_explanations = _values(targets, "explanations", "targets", metric)
@@ -227,59 +139,16 @@ def esnli_metric(targets: Sequence[Mapping[str, Any]],
                                     metric)
   if not targets:
     return {"accuracy": 0.0, "bleu": 0.0, "expln1_length": 0}
-  from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
-
-  predicted = [_explanation(e, 0) for e in prediction_explanations]
-  references = [[_explanation(e, 0) for e in target_explanations]]
+  predicted = [nth_explanation(e, 0) for e in prediction_explanations]
+  references = [[nth_explanation(e, 0) for e in target_explanations]]
   if any(len(e or []) > 1 for e in target_explanations):
-    references.append([_explanation(e, 1) for e in target_explanations])
+    references.append([nth_explanation(e, 1) for e in target_explanations])
   return {
-      "accuracy": _accuracy_percent(target_labels, prediction_labels),
-      "bleu": min(100.0, max(0.0, float(
-          t5_metrics.bleu(references, predicted)["bleu"]))),
+      "accuracy": accuracy_percent(target_labels, prediction_labels),
+      "bleu": min(100.0, max(0.0, bleu_lib.corpus_bleu(references,
+                                                        predicted))),
       "expln1_length": len(predicted[0]),
   }
-
-
-def _esnli_2020(targets: Sequence[Mapping[str, Any]],
-                predictions: Sequence[Mapping[str, Any]]) -> Dict[str, float]:
-  """`esnli_metric` on dicts that may lack keys, as the 2020 code computes it.
-
-  Labels and explanations come from the dicts that have them; accuracy pairs
-  the two label lists in order (scikit-learn rejects lists of different
-  lengths); the reference streams hold the targets that have "explanations"
-  (the second one "" where such a target has one explanation) and sacrebleu
-  scores the first hypotheses against them, as many as the streams hold.
-  Raises where the 2020 code raises: a prediction without "explanations",
-  no target with "explanations", `None` explanations, no prediction.
-  `_esnli_2020([{"label": "a", "explanations": ["x y z w"]}, {"label": "b"}],
-  [{"label": "a", "explanations": ["x y z w"]}, {"label": "b",
-  "explanations": ["q"]}])` -> {"accuracy": 100.0, "bleu": 100.0,
-  "expln1_length": 7} ("q" is not scored: the stream holds one reference).
-  """
-  import sklearn.metrics  # pylint: disable=g-import-not-at-top
-  from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
-
-  target_explanations = _present(targets, "explanations")
-  first = ["" if not e else e[0] for e in target_explanations]
-  references = [first]
-  if any(len(e) > 1 for e in target_explanations):
-    references.append([e[1] if len(e) > 1 else "" for e in target_explanations])
-  predicted = []
-  for prediction in predictions:
-    explanations = prediction["explanations"]
-    len(explanations)  # None fails here, as in the 2020 code.
-    predicted.append(explanations[0] if explanations else "")
-  if not first or not predicted:
-    raise ValueError("no explanations to score")
-  accuracy = 100 * sklearn.metrics.accuracy_score(
-      _present(targets, "label"), _present(predictions, "label"))
-  # sacrebleu pairs hypotheses with the reference streams in order and stops
-  # at the shortest, so extra hypotheses are not scored.
-  bleu = t5_metrics.bleu(references, predicted[:len(first)])["bleu"]
-  return {"accuracy": float(accuracy),
-          "bleu": min(100.0, max(0.0, float(bleu))),
-          "expln1_length": len(predicted[0])}
 
 
 def _span_set(spans: Iterable[Any]) -> Set[Span]:
@@ -288,13 +157,6 @@ def _span_set(spans: Iterable[Any]) -> Set[Span]:
   `_span_set([[1, 3], (1, 3), (4, 5)])` -> {(1, 3), (4, 5)}.
   """
   return {(int(start), int(end)) for start, end in spans}
-
-
-def _f1(precision: float, recall: float) -> float:
-  """Harmonic mean of precision and recall; 0.0 when either is 0."""
-  if precision <= 0 or recall <= 0:
-    return 0.0
-  return 2 * precision * recall / (precision + recall)
 
 
 def _token_counts(target_array: Sequence[int],
@@ -327,7 +189,7 @@ def _token_scores(target_array, predicted_array) -> Tuple[float, float, float]:
   true_positives, predicted, gold = _token_counts(target_array, predicted_array)
   precision = true_positives / predicted if predicted else 0.0
   recall = true_positives / gold if gold else 0.0
-  return precision, recall, _f1(precision, recall)
+  return precision, recall, metrics_2020.f1(precision, recall)
 
 
 def extractive_explanations_metric(
@@ -352,17 +214,18 @@ def extractive_explanations_metric(
   {"accuracy": 100.0, "f1": 50.0, "partial match f1": 66.66..,
    "avg_explanation_count": 2.0}. Every dict should have "label",
   "overlap_spans" and "span_array"; where one lacks a key, the result is the
-  2020 code's (`_extractive_2020`: values paired in order, nan for a mean of
-  nothing) and a warning is logged; where the 2020 code fails, a ValueError
+  2020 code's (`wt5.metrics_2020.extractive_2020`: values paired in order,
+  nan for a mean of nothing) and a warning is logged; where the 2020 code fails, a ValueError
   names the key. Empty lists give 0.0 for every key.
   """
   metric = "extractive_explanations_metric"
-  missing = _first_missing(targets, predictions,
-                           ("label", "overlap_spans", "span_array"), metric)
+  missing = metrics_2020.first_missing(
+      targets, predictions, ("label", "overlap_spans", "span_array"), metric)
   if missing:
-    return _as_2020(metric, missing, targets, predictions,
-                    lambda: _extractive_2020(targets, predictions))
-  _check_lengths(targets, predictions, metric)
+    return metrics_2020.as_2020(
+        metric, missing, targets, predictions,
+        lambda: metrics_2020.extractive_2020(targets, predictions))
+  answers.check_lengths(targets, predictions, metric)
   target_labels = _values(targets, "label", "targets", metric)
   prediction_labels = _values(predictions, "label", "predictions", metric)
   target_spans = _values(targets, "overlap_spans", "targets", metric)
@@ -377,49 +240,15 @@ def extractive_explanations_metric(
   for gold, predicted, gold_array, predicted_array in zip(
       target_spans, predicted_spans, target_arrays, predicted_arrays):
     common = len(_span_set(gold) & _span_set(predicted))
-    span_f1s.append(_f1(common / len(predicted) if len(predicted) else 0.0,
-                        common / len(gold) if len(gold) else 0.0))
+    span_f1s.append(metrics_2020.f1(
+        common / len(predicted) if len(predicted) else 0.0,
+        common / len(gold) if len(gold) else 0.0))
     token_f1s.append(_token_scores(gold_array, predicted_array)[2])
   n = len(targets)
   return {
-      "accuracy": _accuracy_percent(target_labels, prediction_labels),
+      "accuracy": accuracy_percent(target_labels, prediction_labels),
       "f1": 100.0 * sum(span_f1s) / n,
       "partial match f1": 100.0 * sum(token_f1s) / n,
-      "avg_explanation_count": sum(counts) / len(counts) if counts else 0.0,
-  }
-
-
-def _extractive_2020(
-    targets: Sequence[Mapping[str, Any]],
-    predictions: Sequence[Mapping[str, Any]]) -> Dict[str, float]:
-  """`extractive_explanations_metric` on dicts that may lack keys, as in 2020.
-
-  Each key's values come from the dicts that have it; the target and
-  prediction lists are paired in order up to the shorter one, and a mean
-  over no pairs is nan. Raises where the 2020 code raises (label lists of
-  different lengths, span arrays scikit-learn rejects, unhashable spans).
-  `_extractive_2020([{"label": "a", "span_array": [1]}, {"label": "a",
-  "overlap_spans": [(0, 1)], "span_array": [1]}], [{"label": "a",
-  "overlap_spans": [(0, 1)], "span_array": [1]}] * 2)` -> {"accuracy": 100.0,
-  "f1": 100.0, "partial match f1": 100.0, "avg_explanation_count": 0.0}.
-  """
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import sklearn.metrics  # pylint: disable=g-import-not-at-top
-
-  span_f1s = []
-  for gold, predicted in zip(_present(targets, "overlap_spans"),
-                             _present(predictions, "overlap_spans")):
-    common = len(set(gold) & set(predicted))
-    span_f1s.append(_f1(common / len(predicted) if predicted else 0,
-                        common / len(gold) if gold else 0))
-  token_f1s = [sklearn.metrics.f1_score(t, p) for t, p in zip(
-      _present(targets, "span_array"), _present(predictions, "span_array"))]
-  counts = [len(e) for e in _present(predictions, "explanations")]
-  return {
-      "accuracy": float(100 * sklearn.metrics.accuracy_score(
-          _present(targets, "label"), _present(predictions, "label"))),
-      "f1": float(np.mean(span_f1s) * 100),
-      "partial match f1": float(100 * np.mean(token_f1s)),
       "avg_explanation_count": sum(counts) / len(counts) if counts else 0.0,
   }
 
@@ -460,7 +289,7 @@ def eraser_rationale_metrics(
   spans at all, give 0.0.
   """
   metric = "eraser_rationale_metrics"
-  _check_lengths(targets, predictions, metric)
+  answers.check_lengths(targets, predictions, metric)
   matched_predicted = matched_gold = total_predicted = total_gold = 0
   token_scores = []
   for target_spans, predicted_spans, target_array, predicted_array in zip(
@@ -486,7 +315,7 @@ def eraser_rationale_metrics(
   return {
       "iou_precision": precision,
       "iou_recall": recall,
-      "iou_f1": _f1(precision, recall),
+      "iou_f1": metrics_2020.f1(precision, recall),
       "token_precision": mean(0),
       "token_recall": mean(1),
       "token_f1": mean(2),

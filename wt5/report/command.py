@@ -33,7 +33,7 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from wt5.scoring import eval_files
-from wt5.scoring import command as scoring
+from wt5.scoring import eval_dir as scoring
 from wt5.report import examples as examples_lib
 from wt5.report import summary as summary_lib
 

@@ -29,6 +29,7 @@ import math
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from wt5 import answers
 from wt5.scoring import eval_files
 from wt5.scoring import gated as gated_scores
 
@@ -40,11 +41,7 @@ def as_text(value: Any) -> str:
 
   as_text(b"caf\\xc3\\xa9") -> "café"; as_text(1) -> "1"; as_text(None) -> "".
   """
-  if value is None:
-    return ""
-  if isinstance(value, bytes):
-    return value.decode("utf-8", errors="replace")
-  return str(value)
+  return "" if value is None else answers.as_text(value)
 
 
 def finite(value: float) -> Optional[float]:
@@ -195,11 +192,9 @@ def task_examples(files: eval_files.EvalFiles, step: int) -> Dict[str, Any]:
                    (inputs_path, len(read), len(targets)))
   except eval_files.EvalFileError as e:
     notes.append("inputs not shown: %s" % e)
-  if gated_scores.is_extractive(targets) and gated_scores.is_extractive(
-      predictions):
+  if answers.is_extractive(targets) and answers.is_extractive(predictions):
     kind, make = "extractive", extractive_example
-  elif gated_scores.is_explained(targets) and gated_scores.is_explained(
-      predictions):
+  elif answers.is_explained(targets) and answers.is_explained(predictions):
     kind, make = "abstractive", abstractive_example
   else:
     kind, make = "plain", plain_example

@@ -18,7 +18,8 @@ import math
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from wt5.scoring import command as scoring
+from wt5.scoring import output as scoring_output
+from wt5.scoring.eval_dir import Score
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Cell:
 Summary = Dict[str, Dict[int, Dict[str, Cell]]]
 
 
-def aggregate(runs: Sequence[Sequence[scoring.Score]]) -> Summary:
+def aggregate(runs: Sequence[Sequence[Score]]) -> Summary:
   """Groups the scores of several runs by task, step and metric (see module doc).
 
   Tasks, steps and metrics keep their first-seen order; steps are sorted.
@@ -80,11 +81,11 @@ def format_cell(cell: Optional[Cell], num_runs: int) -> str:
   if cell is None:
     return ""
   if num_runs <= 1:
-    return scoring.format_value(cell.values[0])
+    return scoring_output.format_value(cell.values[0])
   sd = cell.sd
-  text = scoring.format_value(cell.mean)
+  text = scoring_output.format_value(cell.mean)
   if sd is not None:
-    text += " ± " + scoring.format_value(sd)
+    text += " ± " + scoring_output.format_value(sd)
   if len(cell.values) < num_runs:
     text += " (%d of %d runs)" % (len(cell.values), num_runs)
   return text
@@ -93,12 +94,12 @@ def format_cell(cell: Optional[Cell], num_runs: int) -> str:
 def plot_png_data_uri(task: str, by_step: Dict[int, Dict[str, Cell]]) -> str:
   """The task's curves (the mean over runs against the step) as a PNG data URI.
 
-  Drawn by `wt5.scoring.command.plot_task`, the plot of `wt5 score`.
+  Drawn by `wt5.scoring.output.plot_task`, the plot of `wt5 score`.
   """
-  means = [scoring.Score(task, step, metric, cell.mean)
+  means = [Score(task, step, metric, cell.mean)
            for step, by_metric in by_step.items()
            for metric, cell in by_metric.items()]
   buffer = io.BytesIO()
-  scoring.plot_task(task, means, buffer)
+  scoring_output.plot_task(task, means, buffer)
   return "data:image/png;base64," + base64.b64encode(
       buffer.getvalue()).decode("ascii")

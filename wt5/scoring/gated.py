@@ -19,8 +19,9 @@ Here the per-example scores are:
   of `wt5.metrics.extractive_explanations_metric` computed on that example
   alone (both metrics are means of these per-example values);
 - abstractive tasks: sacrebleu's `sentence_bleu` of the first predicted
-  explanation against the target's first two explanations (`sentence_bleu`
-  below). Corpus BLEU is not a mean of per-example values, so
+  explanation against the target's first two explanations
+  (`wt5.bleu.sentence_bleu`, with the settings of T5's corpus BLEU). Corpus
+  BLEU is not a mean of per-example values, so
   "bleu_correct_pred" is, in addition, the corpus BLEU of
   `wt5.metrics.esnli_metric` computed on the correctly labelled examples only.
 
@@ -39,6 +40,8 @@ labelled example, every value is 0.0 (FEB's numpy mean would give NaN).
 
 from typing import Any, Dict, List, Mapping, Sequence
 
+from wt5 import answers
+from wt5 import bleu
 from wt5 import metrics
 
 EXTRACTIVE_KEYS = ("f1", "partial match f1")
@@ -46,33 +49,12 @@ CORRECT_PRED = "_correct_pred"
 CORRECT_NORMALIZED = "_correct_normalized"
 
 
-def is_extractive(values: Sequence[Any]) -> bool:
-  """Whether values come from the extractive postprocessor (they hold spans).
-
-  [{"label": "positive", "overlap_spans": [], "span_array": [0],
-  "explanations": []}] -> True; [{"label": "a", "explanations": []}] -> False.
-  """
-  return bool(values) and all(
-      isinstance(v, Mapping) and "span_array" in v and "overlap_spans" in v
-      for v in values)
-
-
-def is_explained(values: Sequence[Any]) -> bool:
-  """Whether values are WT5 answers: dicts with a label and explanations.
-
-  [{"label": "a", "explanations": ["b"]}] -> True; [0, 1] -> False; [] -> False.
-  """
-  return bool(values) and all(
-      isinstance(v, Mapping) and "label" in v and "explanations" in v
-      for v in values)
-
-
 def label_correct(target: Mapping[str, Any], prediction: Mapping[str, Any]) -> bool:
   """Whether the predicted label equals the target's, as the metrics compare them.
 
   label_correct({"label": b"positive"}, {"label": "positive"}) -> True.
   """
-  return metrics._accuracy_percent(  # pylint: disable=protected-access
+  return metrics.accuracy_percent(
       [target["label"]], [prediction["label"]]) == 100.0
 
 
@@ -81,8 +63,7 @@ def explanation_text(answer: Mapping[str, Any], index: int) -> str:
 
   explanation_text({"explanations": ["a", b"b"]}, 1) -> "b".
   """
-  return metrics._explanation(  # pylint: disable=protected-access
-      answer.get("explanations"), index)
+  return metrics.nth_explanation(answer.get("explanations"), index)
 
 
 def bleu_references(target: Mapping[str, Any]) -> List[str]:
@@ -96,19 +77,6 @@ def bleu_references(target: Mapping[str, Any]) -> List[str]:
          ] or [""]
 
 
-def sentence_bleu(prediction: str, references: Sequence[str]) -> float:
-  """sacrebleu's sentence BLEU with the settings of the corpus BLEU of T5.
-
-  `t5.evaluation.metrics.bleu` uses the "intl" tokenizer and exponential
-  smoothing; so does this. Clamped to 0..100.
-  sentence_bleu("Snow is white.", ["Snow is white."]) -> 100.0.
-  """
-  import sacrebleu  # pylint: disable=g-import-not-at-top
-  score = sacrebleu.sentence_bleu(prediction, list(references),
-                                  smooth_method="exp", tokenize="intl").score
-  return min(100.0, max(0.0, float(score)))
-
-
 def example_sentence_bleu(target: Mapping[str, Any],
                           prediction: Mapping[str, Any]) -> float:
   """`sentence_bleu` of the prediction's first explanation against the target's.
@@ -116,7 +84,8 @@ def example_sentence_bleu(target: Mapping[str, Any],
   example_sentence_bleu({"label": "a", "explanations": ["x y z w"]},
                         {"label": "b", "explanations": ["x y z w"]}) -> 100.0.
   """
-  return sentence_bleu(explanation_text(prediction, 0), bleu_references(target))
+  return bleu.sentence_bleu(explanation_text(prediction, 0),
+                            bleu_references(target))
 
 
 def extractive_example_scores(target: Mapping[str, Any],
@@ -148,12 +117,6 @@ def gate(scores: Sequence[float], correct: Sequence[bool], name: str
   }
 
 
-def _check_lengths(targets, predictions, what):
-  if len(targets) != len(predictions):
-    raise ValueError("%s: got %d targets but %d predictions" %
-                     (what, len(targets), len(predictions)))
-
-
 def extractive_gated_scores(targets: Sequence[Mapping[str, Any]],
                             predictions: Sequence[Mapping[str, Any]]
                             ) -> Dict[str, float]:
@@ -164,7 +127,7 @@ def extractive_gated_scores(targets: Sequence[Mapping[str, Any]],
   "f1_correct_normalized": 25.0, "partial match f1_correct_pred": 80.0,
   "partial match f1_correct_normalized": 40.0}.
   """
-  _check_lengths(targets, predictions, "extractive_gated_scores")
+  answers.check_lengths(targets, predictions, "extractive_gated_scores")
   per_example = [extractive_example_scores(t, p)
                  for t, p in zip(targets, predictions)]
   correct = [s["accuracy"] == 100.0 for s in per_example]
@@ -184,7 +147,7 @@ def abstractive_gated_scores(targets: Sequence[Mapping[str, Any]],
   - "sentence_bleu_correct_pred" / "sentence_bleu_correct_normalized": FEB's
     means of `example_sentence_bleu`.
   """
-  _check_lengths(targets, predictions, "abstractive_gated_scores")
+  answers.check_lengths(targets, predictions, "abstractive_gated_scores")
   correct = [label_correct(t, p) for t, p in zip(targets, predictions)]
   kept_targets = [t for t, ok in zip(targets, correct) if ok]
   kept_predictions = [p for p, ok in zip(predictions, correct) if ok]
@@ -203,6 +166,6 @@ def gated_scores(targets: Sequence[Mapping[str, Any]],
 
   The function `wt5 score` adds for every task whose targets are WT5 answers.
   """
-  if is_extractive(targets):
+  if answers.is_extractive(targets):
     return extractive_gated_scores(targets, predictions)
   return abstractive_gated_scores(targets, predictions)
