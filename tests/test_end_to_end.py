@@ -158,7 +158,7 @@ def test_literal_files_and_formatting(tmp_path):
            "t     accuracy     50.00     75.00\n"
            "      bleu             -      9.50\n"
            "u     f1               -      1.00")
-  assert demo.format_examples([eval_files.Example("a b", "c", "d")]) == (
+  assert demo.format_examples([eval_files.EvaluatedExample("a b", "c", "d")]) == (
       "  input:     a b\n  predicted: c\n  reference: d")
 
 

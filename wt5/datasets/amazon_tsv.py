@@ -134,10 +134,10 @@ def check_header(path: str) -> None:
                      (path, " ".join(HEADER)))
 
 
-Report = Callable[[str], None]
+MessageSink = Callable[[str], None]  # receives each problem, as one line
 
 
-def read_examples(path: str, counts: Counts, report: Report
+def read_examples(path: str, counts: Counts, report: MessageSink
                   ) -> Iterator[Tuple[str, Dict[str, Dict[str, str]]]]:
   """Streams (key, example) pairs from one release file, one line at a time.
 
@@ -190,7 +190,8 @@ def _file_examples(path: str, counts_dir: str
                "skipped": dict(counts.skipped), "reports": reports}, f)
 
 
-def _collect_counts(counts_dir: str, counts: Counts, report: Report) -> None:
+def _collect_counts(counts_dir: str, counts: Counts,
+                    report: MessageSink) -> None:
   """Adds the counts (and reports) the Beam workers left in `counts_dir`."""
   import json  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -208,7 +209,7 @@ def _collect_counts(counts_dir: str, counts: Counts, report: Report) -> None:
           name[:-len(".json")], skipped - len(part["reports"])))
 
 
-def _builder_class(files: Sequence[str], counts: Counts, report: Report,
+def _builder_class(files: Sequence[str], counts: Counts, report: MessageSink,
                    counts_dir: Optional[str] = None):
   """TFDS's amazon_us_reviews builder, reading `files` instead of the web.
 
@@ -238,7 +239,8 @@ def _builder_class(files: Sequence[str], counts: Counts, report: Report,
 
 
 def convert(tsv_files: Sequence[str], data_dir: str,
-            report: Report = lambda message: print(message, file=sys.stderr),
+            report: MessageSink = (
+                lambda message: print(message, file=sys.stderr)),
             pipeline_options: Optional[Sequence[str]] = None
             ) -> Dict[str, Counts]:
   """Writes `amazon_us_reviews/<Config>:0.1.0` under `data_dir` from TSV files.

@@ -32,7 +32,7 @@ from typing import (Any, Dict, Iterator, List, Mapping, Optional, Sequence,
 
 from wt5.scoring import eval_files
 from wt5.mtf import binary as mtf_binary
-from wt5.mtf.binary import EVAL_SPLIT, Metrics, ModelShape
+from wt5.mtf.binary import EVAL_SPLIT, LoggedMetrics, ModelShape
 
 DEFAULT_OUTPUT_DIR = "wt5_demo"
 # esnli_mnli_all_explanations: every e-SNLI example with its explanation plus
@@ -192,7 +192,7 @@ def check_mixtures(names: Sequence[str], data_dir: str
 # Reporting.
 # ---------------------------------------------------------------------------
 
-def format_results(metrics: Metrics, tasks: Sequence[str]) -> str:
+def format_results(metrics: LoggedMetrics, tasks: Sequence[str]) -> str:
   """A table of every metric of `tasks`, one column per evaluated step.
 
   format_results({"t": {"accuracy": {100: 50.0, 200: 75.0},
@@ -246,7 +246,7 @@ def _wrap(label: str, text: str, width: int = 100, max_lines: int = 4
   return lines
 
 
-def format_examples(examples: Sequence[eval_files.Example]) -> str:
+def format_examples(examples: Sequence[eval_files.EvaluatedExample]) -> str:
   """Inputs, predictions and references of examples, one block each."""
   lines = []
   for example in examples:
@@ -267,7 +267,7 @@ class MixtureResult:
   train_log: str
   eval_log: str
   eval_tasks: List[str]
-  metrics: Metrics
+  metrics: LoggedMetrics
 
 
 def remove_demo_outputs(output_dir: str, data_dir: str) -> None:

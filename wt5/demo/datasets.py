@@ -33,7 +33,7 @@ import sys
 from typing import (Any, Dict, Iterator, List, Mapping, Optional,
                     Sequence)
 
-from wt5.demo.templates import (OTHER_PLACES, PROMPT_WORDS, Example,
+from wt5.demo.templates import (OTHER_PLACES, PROMPT_WORDS, FeatureDict,
                                  Generator, amazon_example, cos_e_example,
                                  esnli_example, imdb_example, mnli_example,
                                  movie_example, multi_rc_example)
@@ -117,7 +117,7 @@ def amazon_sources(configs: Sequence[str]) -> List[Source]:
 
 
 def generate_split(source: Source, split: str, size: int,
-                   seed: int = 0) -> Iterator[Example]:
+                   seed: int = 0) -> Iterator[FeatureDict]:
   """The first `size` examples of one split; the same for the same seed.
 
   next(generate_split(SOURCES[0], "test", 1))["label"] -> 0, 1 or 2

@@ -13,8 +13,8 @@ model learns both. `wt5.demo.datasets` writes them as TFDS datasets.
 import random
 from typing import Any, Callable, Dict, Optional, Sequence
 
-Example = Dict[str, Any]
-Generator = Callable[[random.Random, int, str], Example]
+FeatureDict = Dict[str, Any]
+Generator = Callable[[random.Random, int, str], FeatureDict]
 
 # ---------------------------------------------------------------------------
 # Word lists. Every label is decided by which list a phrase comes from.
@@ -206,7 +206,7 @@ def nli_pair(rng: random.Random, label: int,
           "explanations": explanations}
 
 
-def esnli_example(rng: random.Random, index: int, split: str) -> Example:
+def esnli_example(rng: random.Random, index: int, split: str) -> FeatureDict:
   """An e-SNLI example; like e-SNLI, training examples have one explanation.
 
   esnli_example(rng, 0, "test") -> {"premise": ..., "hypothesis": ...,
@@ -225,7 +225,7 @@ def esnli_example(rng: random.Random, index: int, split: str) -> Example:
 
 
 def mnli_example(rng: random.Random, index: int, split: str,
-                 places: Optional[Sequence[str]] = None) -> Example:
+                 places: Optional[Sequence[str]] = None) -> FeatureDict:
   """A GLUE MNLI example; test labels are hidden (-1) as in GLUE.
 
   "Mismatched" splits (and `places=OTHER_PLACES`) set their scenes elsewhere.
@@ -241,7 +241,7 @@ def mnli_example(rng: random.Random, index: int, split: str,
           "label": -1 if split.startswith("test") else label, "idx": index}
 
 
-def cos_e_example(rng: random.Random, index: int, split: str) -> Example:
+def cos_e_example(rng: random.Random, index: int, split: str) -> FeatureDict:
   """A CoS-E example: a question, five choices and why the answer fits.
 
   cos_e_example(rng, 3, "train") -> {"id": "tr00003",
@@ -327,7 +327,7 @@ def review_with_rationales(rng: random.Random, label: int) -> Dict[str, Any]:
   return {"review": " ".join(sentences), "evidences": evidences}
 
 
-def movie_example(rng: random.Random, index: int, split: str) -> Example:
+def movie_example(rng: random.Random, index: int, split: str) -> FeatureDict:
   """A movie_rationales example; label 0 is NEG, 1 is POS.
 
   movie_example(rng, 0, "train") -> {"review": "...", "label": 1,
@@ -338,7 +338,7 @@ def movie_example(rng: random.Random, index: int, split: str) -> Example:
   return dict(review_with_rationales(rng, label), label=label)
 
 
-def imdb_example(rng: random.Random, index: int, split: str) -> Example:
+def imdb_example(rng: random.Random, index: int, split: str) -> FeatureDict:
   """An imdb_reviews example; the unsupervised split has label -1.
 
   imdb_example(rng, 0, "unsupervised") -> {"text": "...", "label": -1}
@@ -349,7 +349,7 @@ def imdb_example(rng: random.Random, index: int, split: str) -> Example:
   return {"text": text, "label": -1 if split == "unsupervised" else label}
 
 
-def multi_rc_example(rng: random.Random, index: int, split: str) -> Example:
+def multi_rc_example(rng: random.Random, index: int, split: str) -> FeatureDict:
   """An ERASER MultiRC example: passage, "question || answer", label, evidence.
 
   The passage describes two people. The label says whether the answer is
@@ -393,7 +393,7 @@ def multi_rc_example(rng: random.Random, index: int, split: str) -> Example:
 
 
 def amazon_example(rng: random.Random, index: int, split: str,
-                   category: str = "Books") -> Example:
+                   category: str = "Books") -> FeatureDict:
   """An amazon_us_reviews example, every feature filled, nested under "data".
 
   The first ten reviews cycle through all star ratings, so even tiny splits

@@ -110,16 +110,17 @@ def parse_metric(line: str) -> Optional[Tuple[str, str, int, float]]:
           float(match.group("value")))
 
 
-Metrics = Dict[str, Dict[str, Dict[int, float]]]  # task -> metric -> step -> v
+# task -> metric -> step -> value, as the binary logged them.
+LoggedMetrics = Dict[str, Dict[str, Dict[int, float]]]
 
 
-def collect_metrics(lines: Iterable[str]) -> Metrics:
+def collect_metrics(lines: Iterable[str]) -> LoggedMetrics:
   """Every `eval/<task>/<metric> at step N: V` value of a log, by task.
 
   collect_metrics(["I... eval/esnli_v010/bleu at step 400: 12.500"])
     -> {"esnli_v010": {"bleu": {400: 12.5}}}
   """
-  metrics: Metrics = {}
+  metrics: LoggedMetrics = {}
   for line in lines:
     parsed = parse_metric(line)
     if parsed:
@@ -128,7 +129,7 @@ def collect_metrics(lines: Iterable[str]) -> Metrics:
   return metrics
 
 
-def read_logged_metrics(log_path: str) -> Metrics:
+def read_logged_metrics(log_path: str) -> LoggedMetrics:
   """`collect_metrics` of a log file written by `run_logged`."""
   with open(log_path, encoding="utf-8", errors="replace") as f:
     return collect_metrics(f)

@@ -225,7 +225,7 @@ def format_output(value: Any) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class Example:
+class EvaluatedExample:
   """One evaluated example as text: its input, prediction and target."""
   inputs: str
   prediction: str
@@ -233,10 +233,11 @@ class Example:
 
 
 def read_examples(eval_dir: str, task: str, step: int,
-                  limit: int) -> List[Example]:
+                  limit: int) -> List[EvaluatedExample]:
   """The first `limit` eval examples of `task` with the predictions at `step`."""
   inputs = read_values(task_file(eval_dir, task, "inputs"))
   predictions = read_values(task_file(eval_dir, task, step), "auto")
   targets = read_values(task_file(eval_dir, task, "targets"), "auto")
-  return [Example(format_output(i), format_output(p), format_output(t))
+  return [EvaluatedExample(format_output(i), format_output(p),
+                           format_output(t))
           for i, p, t in zip(inputs[:limit], predictions, targets)]
