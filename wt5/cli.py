@@ -21,6 +21,8 @@ _SUBCOMMANDS = {
     "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
     "evaluate": ("wt5.pytorch.evaluate", "Decode PyTorch checkpoints into t5 eval files."),
     "doctor": ("wt5.doctor.command", "Check this environment for known T5-stack problems."),
+    "faithfulness": ("wt5.faithfulness.command", "ERASER comprehensiveness, sufficiency and AOPC of extractive rationales."),
+    "lengths": ("wt5.custom.command", "Measure a custom task's token lengths; write its sequence-length gin file."),
 }
 
 

@@ -9,7 +9,8 @@ Mixtures are declared as tables; rates are one of
     first used, never at import.
 """
 
-from typing import Callable, List, Sequence, Tuple, Union
+import functools
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import seqio
 
@@ -31,7 +32,20 @@ def rate_num_input_examples(task: seqio.Task) -> float:
   return float(task.num_input_examples(split))
 
 
-def explanation_mixture(family: Family, n: int, eval_task: str
+def _num_train_examples_of(task_name: str, unused_task: seqio.Task) -> float:
+  return float(seqio.get_mixture_or_task(task_name).num_input_examples("train"))
+
+
+def rate_num_train_examples_of(task_name: str) -> Callable[[seqio.Task], float]:
+  """Mixing rate: the training examples of another task, counted when used.
+
+  rate_num_train_examples_of("esnli_v010")(any_task) -> 549367.0
+  """
+  return functools.partial(_num_train_examples_of, task_name)
+
+
+def explanation_mixture(family: Family, n: int, eval_task: Optional[str],
+                        train_task: Optional[str] = None
                         ) -> List[Tuple[str, Rate]]:
   """The "n explanations" mixture of a family.
 
@@ -40,10 +54,19 @@ def explanation_mixture(family: Family, n: int, eval_task: str
   explanation_mixture(tasks.COS_E, 100, "cos_e_eval_v001") ->
     [("cos_e_explanations_take100_v001", 100),
      ("cos_e_labels_skip100_v001", 9641), ("cos_e_eval_v001", 9741)]
+
+  A family without `num_train_examples` has its sizes counted when the
+  mixture is first used: the skip task's training examples, and for the
+  eval task those of `train_task` (the family's task over all its training
+  data). `eval_task=None` leaves the eval task out.
   """
   size = family.num_train_examples
-  return [(family.take_task(n), n), (family.skip_task(n), size - n),
-          (eval_task, size)]
+  if size is None:
+    rates = [(family.skip_task(n), rate_num_input_examples),
+             (eval_task, rate_num_train_examples_of(train_task))]
+  else:
+    rates = [(family.skip_task(n), size - n), (eval_task, size)]
+  return [(family.take_task(n), n)] + [(t, r) for t, r in rates if t]
 
 
 # (mixture name pattern, family, eval task); one mixture per take size.
@@ -148,15 +171,21 @@ def mixture_table() -> List[Tuple[str, List[Tuple[str, Rate]]]]:
   return table
 
 
-def register_mixtures() -> List[str]:
-  """Registers (or re-registers) every WT5 mixture; returns their names."""
+def register_table(table: Sequence[Tuple[str, Sequence[Tuple[str, Rate]]]]
+                   ) -> List[str]:
+  """Registers (or re-registers) the mixtures of a table; returns their names."""
   names = []
-  for name, rated_tasks in mixture_table():
+  for name, rated_tasks in table:
     seqio.MixtureRegistry.remove(name)
     seqio.MixtureRegistry.add(name, rated_tasks,
                               default_rate=rate_num_input_examples)
     names.append(name)
   return names
+
+
+def register_mixtures() -> List[str]:
+  """Registers (or re-registers) every WT5 mixture; returns their names."""
+  return register_table(mixture_table())
 
 
 MIXTURE_NAMES = register_mixtures()

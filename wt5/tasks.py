@@ -54,13 +54,14 @@ class Row:
 class Family:
   """A dataset family: the shared definition of its tasks.
 
-  For every n in `take_sizes` two training tasks are added: `take_name`
+  `source` is a TFDS name, or a function from a row's split mapping to a
+  `seqio.DataSource` (data that are not in TFDS). For every n in `take_sizes` two training tasks are added: `take_name`
   (explanations for the first n training examples, preprocessor options
   `take_kwargs`) and `skip_name` (the rest, with `skip_kwargs`, normally
   labels only), both without metrics. `num_train_examples` and
   `num_validation_examples` are the full dataset's sizes, used as mixing rates.
   """
-  source: str
+  source: Union[str, Callable[[Splits], seqio.DataSource]]
   preprocessor: Callable[..., Any]
   postprocessor: Callable[..., Any]
   metrics: Sequence[Callable[..., Any]]
@@ -277,6 +278,38 @@ def _task_pipeline(preprocessor: Callable[..., Any],
   ]
 
 
+def _task_source(family: Family, row: Row) -> seqio.DataSource:
+  """The data source of one row: its TFDS dataset, or the family's function."""
+  source = row.source or family.source
+  if callable(source):
+    return source(row.splits)
+  return seqio.TfdsDataSource(tfds_name=source, splits=row.splits)
+
+
+def register_family(family: Family,
+                    vocabulary: Optional[seqio.Vocabulary] = None
+                   ) -> List[str]:
+  """Registers (or re-registers) the tasks of one family; returns their names.
+
+  `vocabulary` defaults to `wt5.vocab.get_vocabulary()` (T5's default unless
+  `WT5_VOCAB_MODEL` is set).
+  """
+  features = vocab.output_features(vocabulary or vocab.get_vocabulary())
+  names = []
+  for row in family.all_rows():
+    seqio.TaskRegistry.remove(row.name)
+    seqio.TaskRegistry.add(
+        row.name,
+        task_cls=caching.CacheAwareTask,
+        source=_task_source(family, row),
+        preprocessors=_task_pipeline(family.preprocessor, row.kwargs),
+        postprocess_fn=family.postprocessor,
+        metric_fns=list(family.metrics) if row.evaluated else [],
+        output_features=features)
+    names.append(row.name)
+  return names
+
+
 def register_tasks(vocabulary: Optional[seqio.Vocabulary] = None
                   ) -> List[str]:
   """Registers (or re-registers) every WT5 task; returns their names.
@@ -284,21 +317,10 @@ def register_tasks(vocabulary: Optional[seqio.Vocabulary] = None
   `vocabulary` defaults to `wt5.vocab.get_vocabulary()` (T5's default unless
   `WT5_VOCAB_MODEL` is set).
   """
-  features = vocab.output_features(vocabulary or vocab.get_vocabulary())
+  vocabulary = vocabulary or vocab.get_vocabulary()
   names = []
   for family in FAMILIES:
-    for row in family.all_rows():
-      seqio.TaskRegistry.remove(row.name)
-      seqio.TaskRegistry.add(
-          row.name,
-          task_cls=caching.CacheAwareTask,
-          source=seqio.TfdsDataSource(tfds_name=row.source or family.source,
-                                      splits=row.splits),
-          preprocessors=_task_pipeline(family.preprocessor, row.kwargs),
-          postprocess_fn=family.postprocessor,
-          metric_fns=list(family.metrics) if row.evaluated else [],
-          output_features=features)
-      names.append(row.name)
+    names += register_family(family, vocabulary)
   return names
 
 
