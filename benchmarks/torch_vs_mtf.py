@@ -1,29 +1,35 @@
 """Training throughput on this CPU: PyTorch route vs the stock t5_mesh_transformer.
 
-Both train the same Transformer (the demo's "small" shape: d_model 128, d_ff
-512, d_kv 32, 4 heads, 2 encoder and 2 decoder layers, ReLU, 2,000-id demo
-vocabulary) from scratch for the same number of steps on the same mixture
+Both train the same Transformer ("cpu_small" of wt5.model_shapes, the demo's
+default: d_model 128, d_ff 512, d_kv 32, 4 heads, 2 encoder and 2 decoder
+layers, ReLU, 2,000-id demo vocabulary) from scratch for the same number of steps on the same mixture
 (`esnli_mnli_all_explanations` of the embedded demo data), at the same
-sequence lengths (128 inputs, 64 targets), the same batch shape (16 rows =
-`tokens_per_batch` 2048 / 128) and constant learning rate 1e-3:
+sequence lengths (128 inputs, 64 targets), the same tokens per step
+(`tokens_per_batch` 2048: 16 rows of 128/64) and constant learning rate 1e-3:
 
 - mtf: `t5_mesh_transformer` reading the registered mixture through seqio
-  (packed examples, the binary's default);
-- torch: `wt5 export` of the same mixture, then `wt5 train` (Seq2SeqTrainer,
-  Adafactor), every batch padded to the full 128/64 lengths.
+  (examples packed into rows, the binary's default);
+- torch: `wt5 export` of the same mixture, then `wt5 train --tokens_per_batch
+  2048` (Seq2SeqTrainer, Adafactor; examples packed into rows as the binary
+  packs them).
 
-Throughput is counted the same way for both: sequence positions processed
-(rows x (128 + 64) per step) per second of steady training, from the first
-logged step to the last (start-up, graph building and the first step
-excluded); the wall time of each whole run is printed too. torch runs with
+Throughput counts real tokens: the non-padding input and target tokens per
+second of steady training, from the first logged step to the last (start-up,
+graph building and the first step excluded), and examples per second; the
+wall time of each whole run is printed too. For torch the trainer counts the
+tokens of its batches. The binary does not report its tokens, so its tokens
+per step are those of 16 rows of the same mixture packed by Mesh TF's own
+`pack_dataset` (the function the binary packs with): the exported examples
+in export order, as many rows as the run trains. torch runs with
 OMP_WAIT_POLICY=PASSIVE, as `wt5 train` sets it: on a shared, loaded CPU
-OpenMP's spinning threads make each step several times slower. The last line is
-`torch_over_mtf: X.XX`, the ratio of the two steady rates.
+OpenMP's spinning threads make each step several times slower. The last line
+is `torch_over_mtf: X.XX`, the ratio of the two routes' real tokens/s.
 
     .venv/bin/python benchmarks/torch_vs_mtf.py [--steps 300] [--workdir DIR]
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -31,8 +37,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
+from wt5 import model_shapes  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5.demo import command as demo  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5.mtf import binary as mtf_binary  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -40,9 +48,10 @@ MIXTURE = "esnli_mnli_all_explanations"
 LENGTHS = {"inputs": 128, "targets": 64}
 TOKENS_PER_BATCH = 2048
 ROWS = TOKENS_PER_BATCH // max(LENGTHS.values())
-POSITIONS_PER_STEP = ROWS * sum(LENGTHS.values())
+# Exported examples per training row: enough that packed rows rarely repeat.
+EXAMPLES_PER_ROW = 6
 LEARNING_RATE = 1e-3
-SIZE = "small"  # demo.MODEL_SIZES
+SIZE = "cpu_small"  # wt5.model_shapes.SHAPES
 
 
 def prepare(workdir: str) -> str:
@@ -68,7 +77,7 @@ def run_mtf(workdir: str, env, steps: int):
   shutil.rmtree(model_dir, ignore_errors=True)
   settings = mtf_binary.RunSettings(
       data_dir=os.path.join(workdir, "data"),
-      model=mtf_binary.ModelShape(*demo.MODEL_SIZES[SIZE]), steps=steps,
+      model=model_shapes.SHAPES[SIZE], steps=steps,
       checkpoints=1, sequence_length=dict(LENGTHS),
       tokens_per_batch=TOKENS_PER_BATCH, learning_rate=LEARNING_RATE)
   command = mtf_binary.train_command(mtf_binary.find_binary(), MIXTURE,
@@ -87,20 +96,50 @@ def run_mtf(workdir: str, env, steps: int):
   return steady_rate(times), wall
 
 
-def run_torch(workdir: str, env, steps: int):
-  """Exports the mixture and trains with `wt5 train`; returns (steps/s, wall)."""
-  wt5 = os.path.join(os.path.dirname(sys.executable), "wt5")
+def export_mixture(workdir: str, env, steps: int) -> str:
+  """Exports the mixture's training examples once; returns the export's path."""
   export_dir = os.path.join(workdir, "export")
-  # As `wt5 train` sets it: OpenMP's spinning waits collapse on a loaded CPU.
-  full_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", **env)
   if not os.path.exists(os.path.join(export_dir, "manifest.json")):
     subprocess.run(
-        [wt5, "export", MIXTURE, "--split", "train", "--output_dir",
-         export_dir, "--num_examples", str(steps * ROWS),
+        [os.path.join(os.path.dirname(sys.executable), "wt5"), "export",
+         MIXTURE, "--split", "train", "--output_dir", export_dir,
+         "--num_examples", str(steps * ROWS * EXAMPLES_PER_ROW),
          "--sequence_length", "%d,%d" % (LENGTHS["inputs"], LENGTHS["targets"]),
          "--data_dir", os.path.join(workdir, "data")],
-        check=True, env=full_env, stdout=subprocess.DEVNULL,
+        check=True, env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
+  return export_dir
+
+
+def mtf_tokens_per_step(export_dir: str, steps: int):
+  """(real tokens, examples) per step of the binary: 16 rows packed by Mesh TF.
+
+  Packs the exported examples with `mesh_tensorflow.transformer.dataset.
+  pack_dataset` and averages over the first `steps` x 16 rows.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from mesh_tensorflow.transformer import dataset as mtf_dataset  # pylint: disable=g-import-not-at-top
+  from wt5.export import files as export_data  # pylint: disable=g-import-not-at-top
+  examples = export_data.read_split(export_dir, "train")
+  ds = tf.data.Dataset.from_generator(
+      lambda: ({k: np.array(e[k], np.int32) for k in LENGTHS}
+               for e in examples),
+      output_signature={k: tf.TensorSpec([None], tf.int32) for k in LENGTHS})
+  packed = mtf_dataset.pack_dataset(ds, dict(LENGTHS), keys=list(LENGTHS))
+  tokens = examples_seen = rows = 0
+  for row in packed.take(steps * ROWS).as_numpy_iterator():
+    tokens += sum(int((row[k] != 0).sum()) for k in LENGTHS)
+    examples_seen += int(row["targets_segmentation"].max())
+    rows += 1
+  return tokens / rows * ROWS, examples_seen / rows * ROWS
+
+
+def run_torch(workdir: str, env, steps: int, export_dir: str):
+  """Trains with `wt5 train` on the export; returns (steps/s, tokens/s, examples/s, wall)."""
+  # As `wt5 train` sets it: OpenMP's spinning waits collapse on a loaded CPU.
+  full_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", PYTHONPATH=ROOT,
+                  **env)
   model_dir = os.path.join(workdir, "torch")
   init_dir = os.path.join(workdir, "torch_init")
   for path in (model_dir, init_dir):
@@ -109,18 +148,15 @@ def run_torch(workdir: str, env, steps: int):
   code = (
       "import json, transformers\n"
       "from wt5.pytorch import model, train\n"
-      "shape = model.Preset(*%r)\n"
-      "config = model.preset_config('tiny', %d, dropout_rate=0.0)\n"
-      "for k, v in vars(shape).items():\n"
-      "  setattr(config, k, v)\n"
-      "config.num_decoder_layers = shape.num_layers\n"
+      "config = model.preset_config(%r, %d, dropout_rate=0.0)\n"
       "transformers.T5ForConditionalGeneration(config).save_pretrained(%r)\n"
       "s = train.train(train.TrainOptions(%r, %r, model=%r, steps=%d, "
-      "batch_size=%d, learning_rate=%g, save_steps=%d, logging_steps=10, "
-      "pad_to_length=True, dropout_rate=0.0), out=open('/dev/null', 'w'))\n"
+      "batch_size=%d, tokens_per_batch=%d, learning_rate=%g, save_steps=%d, "
+      "logging_steps=10, dropout_rate=0.0), out=open('/dev/null', 'w'))\n"
       "print('SUMMARY', json.dumps(s))\n" % (
-          tuple(demo.MODEL_SIZES[SIZE]), demo.VOCAB_SIZE, init_dir,
-          export_dir, model_dir, init_dir, steps, ROWS, LEARNING_RATE, steps))
+          SIZE, demo.VOCAB_SIZE, init_dir,
+          export_dir, model_dir, init_dir, steps, ROWS, TOKENS_PER_BATCH,
+          LEARNING_RATE, steps))
   start = time.perf_counter()
   result = subprocess.run([sys.executable, "-c", code], env=full_env,
                           capture_output=True, text=True, check=False)
@@ -130,10 +166,16 @@ def run_torch(workdir: str, env, steps: int):
   if result.returncode != 0:
     raise SystemExit("wt5 train failed; see %s" %
                      os.path.join(workdir, "torch.log"))
-  import json  # pylint: disable=g-import-not-at-top
   line = [l for l in result.stdout.splitlines() if l.startswith("SUMMARY ")][-1]
   summary = json.loads(line[len("SUMMARY "):])
-  return summary["steps"] / summary["seconds"], wall
+  seconds = summary["seconds"]
+  return (summary["steps"] / seconds, summary["tokens"] / seconds,
+          summary["examples"] / seconds, wall)
+
+
+def load() -> str:
+  """The 1-minute load average: load() -> "1.93"."""
+  return "%.2f" % os.getloadavg()[0]
 
 
 def main() -> int:
@@ -148,20 +190,30 @@ def main() -> int:
   try:
     vocab = prepare(workdir)
     env = {"WT5_VOCAB_MODEL": vocab, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    print("model: demo %r shape %s, %d steps of %d rows x %s positions, "
-          "mixture %s, %d CPU cores" % (
-              SIZE, demo.MODEL_SIZES[SIZE], args.steps, ROWS, LENGTHS,
-              MIXTURE, os.cpu_count()))
+    print("model: %r shape %s, %d steps of %d rows x %s positions, "
+          "mixture %s, %d CPU cores, load %s" % (
+              SIZE, model_shapes.SHAPES[SIZE], args.steps, ROWS, LENGTHS,
+              MIXTURE, os.cpu_count(), load()), flush=True)
+    export_dir = export_mixture(workdir, env, args.steps)
+    mtf_tokens, mtf_examples = mtf_tokens_per_step(export_dir, args.steps)
     mtf_rate, mtf_wall = run_mtf(workdir, env, args.steps)
-    torch_rate, torch_wall = run_torch(workdir, env, args.steps)
+    mtf_load = load()
+    torch_steps, torch_tokens, torch_examples, torch_wall = run_torch(
+        workdir, env, args.steps, export_dir)
+    torch_load = load()
   finally:
     if not args.workdir:
       shutil.rmtree(workdir, ignore_errors=True)
-  for name, rate, wall in (("mtf", mtf_rate, mtf_wall),
-                           ("torch", torch_rate, torch_wall)):
-    print("%-6s %7.2f steps/s  %9.0f tokens/s  (whole run %.0f s)" % (
-        name, rate, rate * POSITIONS_PER_STEP, wall))
-  print("torch_over_mtf: %.2f" % (torch_rate / mtf_rate))
+  mtf_line = (mtf_rate, mtf_rate * mtf_tokens, mtf_rate * mtf_examples,
+              mtf_wall, mtf_load)
+  torch_line = (torch_steps, torch_tokens, torch_examples, torch_wall,
+                torch_load)
+  for name, (steps, tokens, examples, wall, end_load) in (
+      ("mtf", mtf_line), ("torch", torch_line)):
+    print("%-6s %6.2f steps/s  %8.0f real tokens/s  %7.1f examples/s  "
+          "(whole run %.0f s, load %s at its end)" % (
+              name, steps, tokens, examples, wall, end_load))
+  print("torch_over_mtf: %.2f" % (torch_tokens / mtf_line[1]))
   return 0
 
 

@@ -1,6 +1,8 @@
-"""Batches of export examples for `T5ForConditionalGeneration`.
+"""Batches of export examples for `T5ForConditionalGeneration`, and their loss.
 
-Shared by `wt5 train` and `wt5 evaluate`. Nothing here imports TensorFlow or t5.
+Shared by `wt5 train` and `wt5 evaluate`: `Collator` pads examples one per
+row (evaluation always, training with `--no-pack`); `wt5.pytorch.packing`
+packs several examples into each row. Nothing here imports TensorFlow or t5.
 """
 
 import dataclasses
@@ -9,11 +11,8 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 IGNORE_INDEX = -100
 
 
-@dataclasses.dataclass
-class TokenCount:
-  """Non-padding input and target tokens seen by this process's collator."""
-  tokens: int = 0
-  examples: int = 0
+class BatchError(ValueError):
+  """Examples or batch settings that cannot make the requested batches."""
 
 
 class Collator:
@@ -28,10 +27,8 @@ class Collator:
       "labels": [[7, 8, 1], [1, -100, -100]]} (as torch tensors)
   """
 
-  def __init__(self, pad_to: Optional[Mapping[str, int]] = None,
-               count: Optional[TokenCount] = None):
+  def __init__(self, pad_to: Optional[Mapping[str, int]] = None):
     self.pad_to = dict(pad_to) if pad_to else None
-    self.count = count if count is not None else TokenCount()
 
   def __call__(self, examples: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
     import torch  # pylint: disable=g-import-not-at-top
@@ -44,9 +41,78 @@ class Collator:
     input_ids = [x + [0] * (li - len(x)) for x in inputs]
     mask = [[1] * len(x) + [0] * (li - len(x)) for x in inputs]
     labels = [x + [IGNORE_INDEX] * (lt - len(x)) for x in targets]
-    self.count.tokens += sum(len(x) for x in inputs) + sum(
-        len(x) for x in targets)
-    self.count.examples += len(examples)
     return {"input_ids": torch.tensor(input_ids, dtype=torch.long),
             "attention_mask": torch.tensor(mask, dtype=torch.long),
             "labels": torch.tensor(labels, dtype=torch.long)}
+
+
+def batch_counts(batch: Mapping[str, Any]) -> Any:
+  """[real tokens, examples, positions] of a batch, as one torch tensor.
+
+  Real tokens are the input and target tokens that are not padding;
+  positions count every place of the batch's input and label tensors.
+  batch_counts(Collator()([{"inputs": [5, 1], "targets": [1]},
+                           {"inputs": [1], "targets": [7, 1]}])) -> tensor([6, 2, 8])
+  """
+  import torch  # pylint: disable=g-import-not-at-top
+  labels = batch["labels"]
+  targets = (labels != IGNORE_INDEX).sum()
+  if "inputs_segment_ids" in batch:  # packed rows
+    segments = batch["inputs_segment_ids"]
+    inputs = (segments > 0).sum()
+    examples = segments.max(dim=1).values.sum()
+  else:
+    inputs = batch["attention_mask"].sum()
+    examples = torch.tensor(labels.shape[0], device=labels.device)
+  positions = torch.tensor(batch["input_ids"].numel() + labels.numel(),
+                           device=labels.device)
+  return torch.stack([inputs + targets, examples, positions])
+
+
+@dataclasses.dataclass
+class TokenCount:
+  """Real tokens, examples and positions of the batches one process trained on.
+
+  `add` keeps the counts on the batches' device (no synchronisation per
+  batch); `flush` moves them into the integer fields.
+  """
+  tokens: int = 0
+  examples: int = 0
+  positions: int = 0
+  pending: Any = None
+
+  def add(self, batch: Mapping[str, Any]) -> None:
+    counts = batch_counts(batch)
+    self.pending = counts if self.pending is None else self.pending + counts
+
+  def flush(self) -> "TokenCount":
+    if self.pending is not None:
+      tokens, examples, positions = (int(x) for x in self.pending.tolist())
+      self.tokens += tokens
+      self.examples += examples
+      self.positions += positions
+      self.pending = None
+    return self
+
+
+def target_loss_sum(model: Any, batch: Mapping[str, Any]) -> Any:
+  """The sum over every target token (labels not -100) of its cross-entropy.
+
+  Takes an unpacked (`Collator`) or packed (`packing.PackedCollator`) batch;
+  dividing by the number of target tokens gives the token-weighted mean of
+  the examples' losses, the loss T5 computes for a padded batch.
+  """
+  import torch  # pylint: disable=g-import-not-at-top
+  labels = batch["labels"]
+  kwargs = {k: v for k, v in batch.items() if k != "labels"}
+  if "decoder_input_ids" not in kwargs:
+    kwargs["decoder_input_ids"] = _unwrap(model)._shift_right(labels)  # pylint: disable=protected-access
+  logits = model(**kwargs).logits
+  return torch.nn.functional.cross_entropy(
+      logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
+      ignore_index=IGNORE_INDEX, reduction="sum")
+
+
+def _unwrap(model: Any) -> Any:
+  """The model inside a DDP wrapper (or the model itself)."""
+  return getattr(model, "module", model)

@@ -6,13 +6,22 @@ torch DDP over N GPUs when started by `torchrun`:
     wt5 train --export exports/esnli_mnli --model_dir runs/base --model base
     torchrun --nproc_per_node=8 -m wt5.cli train --export ... --model_dir ...
 
+Examples are packed into rows of the export's sequence lengths as
+`t5_mesh_transformer` packs them (`wt5.pytorch.packing`; `--no-pack` pads one
+example per row instead). `--tokens_per_batch N` sets the batch as the
+binary's `utils.run.batch_size = ("tokens_per_batch", N)` does: N / max(lengths)
+rows per optimizer step over all processes and gradient accumulation steps,
+with `--batch_size` rows per device and micro-batch. The loss of a step is the
+mean over every target token of the step (all micro-batches, all processes).
+
 Defaults follow the T5 fine-tuning recipe: Adafactor at a constant learning
 rate of 1e-3, no warm-up, no weight decay, dropout 0.1. bf16 is used on GPUs
 that support it. Checkpoints (`<model_dir>/checkpoint-<step>`, each a
 loadable model directory) are saved every `--save_steps`; `--resume`
 continues from the newest one. TensorBoard logs go to `<model_dir>/runs`, and
-a progress bar shows the step, the loss and tokens/s (input and target tokens
-that are not padding, over all processes).
+a progress bar shows the step, the loss, tokens/s (input and target tokens
+that are not padding, over all processes), examples per step and the
+fraction of positions that are real tokens.
 
 Nothing here imports TensorFlow or t5.
 """
@@ -26,6 +35,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from wt5.export import files as export_data
 from wt5.pytorch import model as model_lib
+from wt5.pytorch import packing
 from wt5.pytorch import batching
 
 DEFAULT_LEARNING_RATE = 1e-3
@@ -36,26 +46,65 @@ def world_size() -> int:
   return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def progress_callback(count: batching.TokenCount, out=None):
-  """A `TrainerCallback` drawing a progress bar with loss and tokens/s.
+def accumulation_steps(lengths: Mapping[str, int],
+                       tokens_per_batch: Optional[int], batch_size: int,
+                       grad_accum: Optional[int], processes: int) -> int:
+  """Gradient accumulation steps giving `tokens_per_batch` tokens a step.
 
-  tokens/s is measured from the end of the first step (start-up and the
-  first step's compilation excluded) and multiplied by the number of
-  processes. `callback.summary` holds the last figures:
-  {"steps": 100, "seconds": 12.5, "tokens": 51200, "tokens_per_second": 4096.0, "loss": 2.31}
+  As Mesh TF's `tokens_per_batch`, a step holds tokens_per_batch / max(lengths)
+  rows, shared by `processes` processes of `batch_size` rows per micro-batch:
+  accumulation_steps({"inputs": 512, "targets": 256}, 65536, 16, None, 2) -> 4
+  Without `tokens_per_batch`: `grad_accum`, or 1.
+  """
+  if batch_size < 1:
+    raise batching.BatchError("--batch_size must be at least 1, not %d" % batch_size)
+  if tokens_per_batch is None:
+    return 1 if grad_accum is None else grad_accum
+  longest = max(lengths["inputs"], lengths["targets"])
+  if tokens_per_batch < longest or tokens_per_batch % longest:
+    raise batching.BatchError(
+        "--tokens_per_batch %d is not a multiple of the export's longest "
+        "sequence length %d (rows of %s)" % (tokens_per_batch, longest,
+                                             dict(lengths)))
+  rows = tokens_per_batch // longest
+  per_micro_step = batch_size * processes
+  if rows % per_micro_step:
+    raise batching.BatchError(
+        "--tokens_per_batch %d is %d rows of %d positions a step, which %d "
+        "process(es) of --batch_size %d rows cannot share evenly" % (
+            tokens_per_batch, rows, longest, processes, batch_size))
+  steps = rows // per_micro_step
+  if grad_accum is not None and grad_accum != steps:
+    raise batching.BatchError(
+        "--grad_accum %d contradicts --tokens_per_batch %d (%d rows a step = "
+        "%d process(es) x --batch_size %d x %d accumulation steps); leave "
+        "--grad_accum out" % (grad_accum, tokens_per_batch, rows, processes,
+                              batch_size, steps))
+  return steps
+
+
+def progress_callback(count: batching.TokenCount, out=None):
+  """A `TrainerCallback` drawing a progress bar with loss, tokens/s and batch figures.
+
+  Rates are measured from the end of the first step (start-up and the first
+  step's compilation excluded) and multiplied by the number of processes.
+  `callback.summary` holds the last figures:
+  {"steps": 100, "seconds": 12.5, "tokens": 51200, "tokens_per_second": 4096.0,
+   "examples": 1600, "examples_per_step": 16.0, "real_token_fraction": 0.91,
+   "loss": 2.31}
   """
   import tqdm  # pylint: disable=g-import-not-at-top
   import transformers  # pylint: disable=g-import-not-at-top
 
   class ProgressCallback(transformers.TrainerCallback):
-    """Progress bar: step, loss, tokens/s."""
+    """Progress bar: step, loss, tokens/s, examples/step, real-token fraction."""
 
     def __init__(self):
       self.bar = None
       self.loss = None
       self.start = None
       self.start_step = 0
-      self.start_tokens = 0
+      self.start_count = batching.TokenCount()
       self.summary: Dict[str, Any] = {}
 
     def on_train_begin(self, args, state, control, **kwargs):
@@ -66,18 +115,29 @@ def progress_callback(count: batching.TokenCount, out=None):
 
     def on_step_end(self, args, state, control, **kwargs):
       now = time.perf_counter()
+      count.flush()
       if self.start is None:
         self.start, self.start_step = now, state.global_step
-        self.start_tokens = count.tokens
+        self.start_count = dataclasses.replace(count)
       elapsed = now - self.start
-      tokens = (count.tokens - self.start_tokens) * world_size()
+      steps = state.global_step - self.start_step
+      world = world_size()
+      tokens = (count.tokens - self.start_count.tokens) * world
+      examples = (count.examples - self.start_count.examples) * world
+      positions = (count.positions - self.start_count.positions) * world
       rate = tokens / elapsed if elapsed > 0 else 0.0
-      self.summary = {"steps": state.global_step - self.start_step,
-                      "seconds": elapsed, "tokens": tokens,
-                      "tokens_per_second": rate, "loss": self.loss}
+      self.summary = {
+          "steps": steps, "seconds": elapsed, "tokens": tokens,
+          "tokens_per_second": rate, "examples": examples,
+          "examples_per_step": examples / steps if steps else 0.0,
+          "real_token_fraction": tokens / positions if positions else 0.0,
+          "loss": self.loss}
       if self.bar is not None:
         self.bar.update(state.global_step - self.bar.n)
         postfix = {"tok/s": "%.0f" % rate}
+        if steps:
+          postfix["ex/step"] = "%.1f" % self.summary["examples_per_step"]
+          postfix["real"] = "%.2f" % self.summary["real_token_fraction"]
         if self.loss is not None:
           postfix["loss"] = "%.4f" % self.loss
         self.bar.set_postfix(postfix, refresh=False)
@@ -91,6 +151,67 @@ def progress_callback(count: batching.TokenCount, out=None):
         self.bar.close()
 
   return ProgressCallback()
+
+
+def trainer_class():
+  """`Seq2SeqTrainer` with the loss of `wt5 train` and batch figures in its logs.
+
+  The loss of a micro-batch is its summed target-token loss divided by the
+  target tokens of the whole step (the Trainer's `num_items_in_batch`, over
+  all micro-batches and processes), times the number of processes (DDP
+  averages gradients): a step's gradient is that of the token-weighted mean
+  loss of all its examples, however they are split across devices and
+  micro-batches. Each logged loss carries `examples_per_step` and
+  `real_token_fraction` (real tokens / positions) since the previous log,
+  summed over all processes.
+  """
+  import torch  # pylint: disable=g-import-not-at-top
+  import transformers  # pylint: disable=g-import-not-at-top
+
+  class Trainer(transformers.Seq2SeqTrainer):
+    """The trainer of `wt5 train`."""
+
+    loss_is_scaled_for_ga = True
+
+    def __init__(self, *args, count: batching.TokenCount, **kwargs):
+      super().__init__(*args, **kwargs)
+      self.count = count
+      self.logged = (0, 0, 0, 0)  # step, tokens, examples, positions
+      # Let the Trainer count each step's target tokens (num_items_in_batch).
+      self.model_accepts_loss_kwargs = True
+
+    def compute_loss(self, model, inputs, return_outputs=False,
+                     num_items_in_batch=None):
+      self.count.add(inputs)
+      total = batching.target_loss_sum(model, inputs)
+      if num_items_in_batch is None:  # outside training steps
+        num_items_in_batch = (inputs["labels"] != batching.IGNORE_INDEX).sum()
+        scale = 1
+      else:
+        scale = self.accelerator.num_processes
+      loss = total / num_items_in_batch * scale
+      return (loss, None) if return_outputs else loss
+
+    def log(self, logs, start_time=None):
+      if "loss" in logs:
+        self.count.flush()
+        now = (self.state.global_step, self.count.tokens, self.count.examples,
+               self.count.positions)
+        delta = torch.tensor([b - a for a, b in zip(self.logged, now)],
+                             dtype=torch.float64)
+        self.logged = now
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+          delta = delta.to(self.args.device)
+          torch.distributed.all_reduce(delta)
+          delta = delta.cpu()
+          delta[0] /= torch.distributed.get_world_size()
+        steps, tokens, examples, positions = delta.tolist()
+        if steps > 0 and positions > 0:
+          logs["examples_per_step"] = examples / steps
+          logs["real_token_fraction"] = tokens / positions
+      super().log(logs, start_time)
+
+  return Trainer
 
 
 def default_bf16() -> bool:
@@ -127,7 +248,9 @@ class TrainOptions:
   split: str = "train"
   steps: int = 1000
   batch_size: int = 8
-  grad_accum: int = 1
+  grad_accum: Optional[int] = None
+  tokens_per_batch: Optional[int] = None
+  pack: bool = True
   learning_rate: float = DEFAULT_LEARNING_RATE
   dropout_rate: float = 0.1
   save_steps: int = 500
@@ -149,10 +272,23 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
   import transformers  # pylint: disable=g-import-not-at-top
 
   manifest = export_data.read_manifest(options.export_dir)
+  lengths = manifest["sequence_length"]
+  grad_accum = accumulation_steps(lengths, options.tokens_per_batch,
+                                  options.batch_size, options.grad_accum,
+                                  world_size())
+  if options.pack and options.pad_to_length:
+    raise batching.BatchError("--pad_to_length pads unpacked rows; it needs --no-pack "
+                     "(packed rows always have the export's lengths)")
   examples = export_data.read_split(options.export_dir, options.split)
   if not examples:
     raise export_data.ExportError("%s: split %r has no examples" % (
         options.export_dir, options.split))
+  if options.pack:
+    dataset = packing.pack_examples(examples, lengths)
+    collator = packing.PackedCollator(lengths)
+  else:
+    dataset = examples
+    collator = batching.Collator(lengths if options.pad_to_length else None)
   vocab_size = int(manifest["vocabulary"]["size"])
   resume_from = latest_checkpoint(options.model_dir)
   if resume_from and not options.resume:
@@ -165,14 +301,14 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
   if note:
     print("note: %s" % note, file=out or sys.stderr)
   bf16 = default_bf16() if options.bf16 is None else options.bf16
+  if options.pack:
+    packing.enable_packed_batches(model)
   count = batching.TokenCount()
-  collator = batching.Collator(
-      manifest["sequence_length"] if options.pad_to_length else None, count)
   args = transformers.Seq2SeqTrainingArguments(
       output_dir=options.model_dir,
       max_steps=options.steps,
       per_device_train_batch_size=options.batch_size,
-      gradient_accumulation_steps=options.grad_accum,
+      gradient_accumulation_steps=grad_accum,
       learning_rate=options.learning_rate,
       optim="adafactor",
       lr_scheduler_type="constant",
@@ -193,15 +329,17 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
       ddp_find_unused_parameters=False,
   )
   progress = progress_callback(count, out)
-  trainer = transformers.Seq2SeqTrainer(
-      model=model, args=args, train_dataset=examples, data_collator=collator,
-      callbacks=[progress])
+  trainer = trainer_class()(
+      model=model, args=args, train_dataset=dataset, data_collator=collator,
+      callbacks=[progress], count=count)
   trainer.remove_callback(transformers.PrinterCallback)
   # The Trainer also saves the last step's checkpoint (model and optimizer).
   result = trainer.train(resume_from_checkpoint=resume_from)
   return dict(progress.summary, global_step=trainer.state.global_step,
               train_loss=result.training_loss, bf16=bf16,
-              resumed_from=resume_from)
+              resumed_from=resume_from, grad_accum=grad_accum,
+              rows_per_step=options.batch_size * grad_accum * world_size(),
+              packed=options.pack, log_history=trainer.state.log_history)
 
 
 def _cuda() -> bool:
@@ -224,9 +362,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="The exported split to train on.")
   parser.add_argument("--steps", type=int, default=d.steps)
   parser.add_argument("--batch_size", type=int, default=d.batch_size,
-                      help="Examples per device and step.")
-  parser.add_argument("--grad_accum", type=int, default=d.grad_accum,
-                      help="Gradient accumulation steps.")
+                      help="Rows per device and micro-batch (packed rows, "
+                      "or examples with --no-pack).")
+  parser.add_argument("--tokens_per_batch", type=int, default=None,
+                      help="Tokens per optimizer step, as Mesh TF's "
+                      "tokens_per_batch: N / max(sequence lengths) rows over "
+                      "all processes and accumulation steps (sets "
+                      "--grad_accum). The paper: 65536.")
+  parser.add_argument("--grad_accum", type=int, default=None,
+                      help="Gradient accumulation steps (default 1, or what "
+                      "--tokens_per_batch needs).")
+  parser.add_argument("--pack", action=argparse.BooleanOptionalAction,
+                      default=d.pack,
+                      help="Pack several examples into each row, as "
+                      "t5_mesh_transformer does (default); --no-pack pads "
+                      "one example per row.")
   parser.add_argument("--learning_rate", type=float, default=d.learning_rate)
   parser.add_argument("--dropout_rate", type=float, default=d.dropout_rate)
   parser.add_argument("--save_steps", type=int, default=d.save_steps)
@@ -238,7 +388,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--resume", action="store_true",
                       help="Continue from the newest checkpoint in model_dir.")
   parser.add_argument("--pad_to_length", action="store_true",
-                      help="Pad every batch to the export's sequence lengths.")
+                      help="With --no-pack: pad every batch to the export's "
+                      "sequence lengths.")
   parser.add_argument("--num_workers", type=int, default=d.num_workers,
                       help="DataLoader worker processes.")
   parser.add_argument("--seed", type=int, default=d.seed)
@@ -253,11 +404,16 @@ def run(args: argparse.Namespace) -> int:
   options = TrainOptions(**{k: v for k, v in vars(args).items() if k in fields})
   try:
     summary = train(options)
-  except (export_data.ExportError, model_lib.ModelError) as e:
+  except (export_data.ExportError, model_lib.ModelError,
+          batching.BatchError) as e:
     print("wt5 train: %s" % e, file=sys.stderr)
     return 2
   if int(os.environ.get("RANK", "0")) == 0:
-    print("Trained to step %d (loss %.4f), %.0f tokens/s; checkpoints in %s" % (
-        summary["global_step"], summary["train_loss"],
-        summary.get("tokens_per_second", 0.0), options.model_dir))
+    print("Trained to step %d (loss %.4f), %.0f tokens/s, %.1f examples a "
+          "step, %.0f%% of positions real tokens; checkpoints in %s" % (
+              summary["global_step"], summary["train_loss"],
+              summary.get("tokens_per_second", 0.0),
+              summary.get("examples_per_step", 0.0),
+              100 * summary.get("real_token_fraction", 0.0),
+              options.model_dir))
   return 0

@@ -1,0 +1,308 @@
+"""Packed training batches: the same examples as Mesh TF/seqio, the same loss.
+
+A packed row must train the model exactly as its examples one by one: the
+loss of a packed batch equals the token-weighted mean of the examples' own
+losses and the gradients are equal (float32, 1e-5). Rows hold the examples
+that seqio's and Mesh TF's packing put together, and `--tokens_per_batch`
+gives the binary's rows per step.
+"""
+
+import io
+import json
+import math
+import os
+import random
+
+# As `wt5 train` sets it (read when torch loads).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+import torch  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from wt5 import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.pytorch import batching  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.pytorch import model as model_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.pytorch import packing  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+VOCAB = 100
+TOLERANCE = 1e-5
+
+
+def example(rng: random.Random, inputs: int, targets: int):
+  """Random ids ending in EOS: `inputs` and `targets` tokens long."""
+  return {"inputs": [rng.randrange(2, VOCAB) for _ in range(inputs - 1)] + [1],
+          "targets": [rng.randrange(2, VOCAB) for _ in range(targets - 1)] + [1]}
+
+
+def mixture_examples(count: int, seed: int = 0):
+  """A stream like a WT5 mixture: long explained examples and short label-only ones."""
+  rng = random.Random(seed)
+  out = []
+  for _ in range(count):
+    if rng.random() < 0.5:  # e-SNLI with an explanation
+      out.append(example(rng, rng.randint(25, 70), rng.randint(8, 40)))
+    else:  # MNLI, label only
+      out.append(example(rng, rng.randint(15, 60), rng.randint(2, 4)))
+  return out
+
+
+def write_export(path, examples, lengths, vocab_size=VOCAB):
+  """Writes a `wt5 export` directory holding `examples` as its train split."""
+  os.makedirs(path, exist_ok=True)
+  with open(os.path.join(path, "train.jsonl"), "w", encoding="utf-8") as f:
+    for e in examples:
+      f.write(json.dumps(dict(e, task="synthetic", inputs_pretokenized="i",
+                              targets_pretokenized="t")) + "\n")
+  manifest = {
+      "format": "wt5-export-1", "name": "synthetic",
+      "vocabulary": {"path": "none", "extra_ids": 0, "size": vocab_size,
+                     "pad_id": 0, "eos_id": 1},
+      "sequence_length": dict(lengths),
+      "tasks": {"synthetic": {"rate": 1.0, "postprocessor": None,
+                              "metrics": []}},
+      "splits": {"train": {"kind": "mixture", "seed": 0,
+                           "count": len(examples),
+                           "files": {"*": "train.jsonl"},
+                           "counts": {"synthetic": len(examples)}}}}
+  with open(os.path.join(path, "manifest.json"), "w", encoding="utf-8") as f:
+    json.dump(manifest, f)
+  return str(path)
+
+
+def test_pack_examples_fills_rows_greedily_within_chunks():
+  lengths = {"inputs": 4, "targets": 3}
+  a = {"inputs": [5, 1], "targets": [1]}
+  b = {"inputs": [6, 7, 1], "targets": [8, 1]}
+  c = {"inputs": [1], "targets": [9, 9, 1]}
+  # Chunks of max(4, 3) = 4 examples. b does not fit after a (inputs 2 + 3
+  # > 4), c not after b (targets 2 + 3 > 3), a not after c (targets 3 + 1);
+  # the 4th example's row closes with its chunk, though the 5th would fit.
+  assert packing.pack_examples([a, b, c, a, a, a], lengths) == [
+      [a], [b], [c], [a], [a, a]]
+  full = {"inputs": [2, 3, 4, 1], "targets": [5, 6, 1]}
+  assert packing.pack_examples([full, a], lengths) == [[full], [a]]
+  with pytest.raises(batching.BatchError,
+                     match="example 1 has 5 inputs tokens; a packed row holds "
+                     "1 to 4"):
+    packing.pack_examples([a, {"inputs": [2] * 4 + [1], "targets": [1]}],
+                          lengths)
+
+
+def test_packed_row_features():
+  row = packing.packed_row([{"inputs": [5, 1], "targets": [7, 1]},
+                            {"inputs": [6, 1], "targets": [1]}],
+                           {"inputs": 5, "targets": 4})
+  assert row == {"input_ids": [5, 1, 6, 1, 0],
+                 "inputs_segment_ids": [1, 1, 2, 2, 0],
+                 "labels": [7, 1, 1, -100], "decoder_input_ids": [0, 7, 0, 0],
+                 "targets_segment_ids": [1, 1, 2, 0]}
+  batch = packing.PackedCollator({"inputs": 5, "targets": 4})(
+      [[{"inputs": [5, 1], "targets": [7, 1]}]])
+  assert batching.batch_counts(batch).tolist() == [4, 1, 9]
+
+
+def test_segment_mask():
+  segments = torch.tensor([[1, 1, 2, 0]])
+  allowed = packing.segment_mask(segments, segments, False,
+                                 torch.float32)[0, 0] == 0
+  assert allowed.tolist() == [[True, True, False, False],
+                              [True, True, False, False],
+                              [False, False, True, False],
+                              [False, False, False, True]]
+  causal = packing.segment_mask(segments, segments, True,
+                                torch.float32)[0, 0] == 0
+  assert causal.tolist() == [[True, False, False, False],
+                             [True, True, False, False],
+                             [False, False, True, False],
+                             [False, False, False, True]]
+  masked = packing.segment_mask(segments, segments, False, torch.float32)
+  assert masked[0, 0, 0, 2].item() == torch.finfo(torch.float32).min
+
+
+LENGTHS = {"inputs": 24, "targets": 12}
+
+
+def _rows(case: str):
+  rng = random.Random(case)
+  if case == "several_with_padding":
+    return [[example(rng, 5, 3), example(rng, 9, 2), example(rng, 4, 4)],
+            [example(rng, 11, 5), example(rng, 12, 6)]]
+  if case == "fills_a_row_exactly":
+    return [[example(rng, 24, 12)],
+            [example(rng, 10, 7), example(rng, 14, 5)]]
+  if case == "single_example_row":
+    return [[example(rng, 7, 3)]]
+  raise ValueError(case)
+
+
+def _tiny_model(attn: str):
+  model = model_lib.load_model("tiny", VOCAB, dropout_rate=0.0, seed=3)[0]
+  model.set_attn_implementation(attn)
+  packing.enable_packed_batches(model)
+  return model
+
+
+def _loss_and_grads(model, batches, denominator):
+  model.zero_grad()
+  total = 0.0
+  for batch in batches:
+    loss = batching.target_loss_sum(model, batch) / denominator
+    loss.backward()
+    total += loss.item()
+  return total, {k: p.grad.clone() for k, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+@pytest.mark.parametrize("case", ["several_with_padding", "fills_a_row_exactly",
+                                  "single_example_row"])
+def test_packed_batch_trains_as_its_examples_one_by_one(case, attn):
+  model = _tiny_model(attn)
+  rows = _rows(case)
+  examples = [e for row in rows for e in row]
+  tokens = sum(len(e["targets"]) for e in examples)
+  packed = packing.PackedCollator(LENGTHS)(rows)
+  assert packed["input_ids"].shape == (len(rows), 24)
+  loss, grads = _loss_and_grads(model, [packed], tokens)
+  # Each example alone (no padding, no packing), weighted by its tokens.
+  one_by_one = [batching.Collator()([e]) for e in examples]
+  per_example = [batching.target_loss_sum(model, b).item() / len(e["targets"])
+                 for b, e in zip(one_by_one, examples)]
+  weighted = sum(l * len(e["targets"]) for l, e in
+                 zip(per_example, examples)) / tokens
+  reference, reference_grads = _loss_and_grads(model, one_by_one, tokens)
+  assert abs(loss - weighted) <= TOLERANCE, (loss, weighted)
+  assert abs(loss - reference) <= TOLERANCE
+  worst = max((grads[k] - reference_grads[k]).abs().max().item()
+              for k in grads)
+  assert worst <= TOLERANCE, worst
+  assert max(g.abs().max().item() for g in grads.values()) > 1e-3
+
+
+def test_without_the_segment_masks_the_loss_differs():
+  """The masks matter: plain padding masks over a packed row change the loss."""
+  model = _tiny_model("sdpa")
+  rows = _rows("several_with_padding")
+  examples = [e for row in rows for e in row]
+  tokens = sum(len(e["targets"]) for e in examples)
+  packed = packing.PackedCollator(LENGTHS)(rows)
+  unmasked = {"input_ids": packed["input_ids"],
+              "attention_mask": (packed["inputs_segment_ids"] > 0).long(),
+              "decoder_input_ids": packed["decoder_input_ids"],
+              "labels": packed["labels"]}
+  with torch.no_grad():
+    wrong = batching.target_loss_sum(model, unmasked).item() / tokens
+    right = batching.target_loss_sum(model, packed).item() / tokens
+  assert abs(wrong - right) > 1e-3
+
+
+def test_unpacked_batch_loss_is_t5s_own_loss():
+  model = _tiny_model("sdpa")
+  rng = random.Random(5)
+  batch = batching.Collator()([example(rng, 6, 4), example(rng, 3, 2)])
+  with torch.no_grad():
+    ours = batching.target_loss_sum(model, batch).item() / 6
+    theirs = model(**batch).loss.item()
+  assert math.isclose(ours, theirs, rel_tol=0, abs_tol=TOLERANCE)
+
+
+def test_accumulation_steps():
+  lengths = {"inputs": 512, "targets": 256}
+  # The paper's 65,536 tokens: 128 rows of 512 a step.
+  assert train_lib.accumulation_steps(lengths, 65536, 32, None, 1) == 4
+  assert train_lib.accumulation_steps(lengths, 65536, 16, None, 8) == 1
+  assert train_lib.accumulation_steps(lengths, None, 16, 3, 2) == 3
+  assert train_lib.accumulation_steps(lengths, None, 16, None, 2) == 1
+  with pytest.raises(batching.BatchError, match=r"--tokens_per_batch 65536 is "
+                     r"128 rows of 512 positions a step, which 1 process\(es\) "
+                     r"of --batch_size 24 rows cannot share evenly"):
+    train_lib.accumulation_steps(lengths, 65536, 24, None, 1)
+  with pytest.raises(batching.BatchError, match="not a multiple of the "
+                     "export's longest sequence length 512"):
+    train_lib.accumulation_steps(lengths, 1000, 1, None, 1)
+  with pytest.raises(batching.BatchError, match="--grad_accum 2 contradicts "
+                     "--tokens_per_batch 65536"):
+    train_lib.accumulation_steps(lengths, 65536, 32, 2, 1)
+
+
+def test_command_line_options():
+  args = cli.build_parser("train").parse_args(
+      ["train", "--export", "e", "--model_dir", "m", "--no-pack",
+       "--tokens_per_batch", "65536", "--batch_size", "16"])
+  assert (args.pack, args.tokens_per_batch, args.batch_size,
+          args.grad_accum) == (False, 65536, 16, None)
+  args = cli.build_parser("train").parse_args(
+      ["train", "--export", "e", "--model_dir", "m"])
+  assert (args.pack, args.tokens_per_batch) == (True, None)
+
+
+def test_wrong_batch_settings_are_reported(tmp_path, capsys):
+  export = write_export(tmp_path / "export", mixture_examples(8), LENGTHS)
+  code = cli.main(["train", "--export", export, "--model_dir",
+                   str(tmp_path / "m"), "--model", "tiny",
+                   "--tokens_per_batch", "100"])
+  assert code == 2
+  assert capsys.readouterr().err == (
+      "wt5 train: --tokens_per_batch 100 is not a multiple of the export's "
+      "longest sequence length 24 (rows of {'inputs': 24, 'targets': 12})\n")
+
+
+@pytest.mark.slow
+def test_rows_and_steps_agree_with_seqio_and_mesh_tf_packing():
+  """The same rows as seqio's and Mesh TF's packing for the same stream."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import seqio  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from mesh_tensorflow.transformer import dataset as mtf_dataset  # pylint: disable=g-import-not-at-top
+  lengths = {"inputs": 128, "targets": 64}
+  examples = mixture_examples(1500, seed=7)
+  ds = tf.data.Dataset.from_generator(
+      lambda: ({k: np.array(e[k], np.int32) for k in lengths}
+               for e in examples),
+      output_signature={k: tf.TensorSpec([None], tf.int32) for k in lengths})
+  ours = [len(row) for row in packing.pack_examples(examples, lengths)]
+  seqio_rows = [int(r["targets_segment_ids"].max()) for r in
+                seqio.utils.trim_and_pack_dataset(ds, lengths)
+                .as_numpy_iterator()]
+  mtf_rows = [int(r["targets_segmentation"].max()) for r in
+              mtf_dataset.pack_dataset(ds, dict(lengths), keys=list(lengths))
+              .as_numpy_iterator()]
+  assert ours == seqio_rows == mtf_rows
+  # Per step at the demo's tokens_per_batch 2048 (16 rows of 128).
+  rows_per_step = 2048 // 128
+  ours_per_step = sum(ours) / len(ours) * rows_per_step
+  seqio_per_step = sum(seqio_rows) / len(seqio_rows) * rows_per_step
+  assert abs(ours_per_step / seqio_per_step - 1) <= 0.02
+  assert 3 < sum(ours) / len(ours) < 6  # several examples a row
+
+
+@pytest.mark.slow
+def test_bf16_autocast_trains_without_nan(tmp_path):
+  """bf16 on the CPU (autocast): a short run whose loss falls."""
+  rng = random.Random(11)
+  examples = []
+  for _ in range(400):  # targets copy the start of the inputs
+    e = example(rng, rng.randint(6, 14), 1)
+    e["targets"] = e["inputs"][:4] + [1]
+    examples.append(e)
+  export = write_export(tmp_path / "export", examples, LENGTHS)
+  dtypes = set()
+
+  def record(module, args, output):
+    if isinstance(module, torch.nn.Linear) and module.training:
+      dtypes.add(output.dtype)
+
+  handle = torch.nn.modules.module.register_module_forward_hook(record)
+  try:
+    summary = train_lib.train(train_lib.TrainOptions(
+        export, str(tmp_path / "model"), model="tiny", steps=40, batch_size=8,
+        learning_rate=3e-3, dropout_rate=0.0, save_steps=40,
+        logging_steps=10, bf16=True), out=io.StringIO())
+  finally:
+    handle.remove()
+  assert summary["bf16"] is True and summary["packed"] is True
+  assert dtypes == {torch.bfloat16}  # the matrix multiplications ran in bf16
+  losses = [h["loss"] for h in summary["log_history"] if "loss" in h]
+  assert len(losses) == 4 and all(math.isfinite(l) for l in losses)
+  assert losses[-1] < 0.8 * losses[0], losses
+  assert summary["examples_per_step"] > 8  # several examples per row

@@ -1,0 +1,181 @@
+"""Packing export examples into rows, as `t5_mesh_transformer` packs them.
+
+Mesh TF (`mesh_tensorflow.transformer.dataset.pack_dataset`, which
+`t5_mesh_transformer` runs on every training mixture) and seqio
+(`seqio.utils.trim_and_pack_dataset`) pack the same way, without their custom
+ops: the example stream is cut into chunks of `max(lengths)` examples; within
+a chunk each example is appended to the open row when both its inputs and its
+targets still fit, else the row is closed and a new one started; the open row
+is closed at the end of every chunk. `pack_examples` does exactly that, so a
+row holds the same examples as in the binary.
+
+A packed row feeds `T5ForConditionalGeneration` unchanged, with 4D attention
+masks (`transformers` passes a prepared 4D mask through as-is) built from the
+segment ids: block-diagonal in the encoder, causal and same-segment in the
+decoder, and cross-attention only to the same example's inputs. Each
+example's decoder inputs are its own targets shifted right after the start id
+0. T5's relative position bias depends only on the offset between two
+positions of a row, and within one segment that offset is the same as in the
+example alone, so it needs no change; pairs across segments are masked.
+
+Nothing here imports TensorFlow or t5.
+"""
+
+from typing import Any, Dict, List, Mapping, Sequence
+
+from wt5.pytorch import batching
+
+DECODER_START_ID = 0
+PACKED_KEYS = ("inputs_segment_ids", "targets_segment_ids")
+
+
+def pack_examples(examples: Sequence[Mapping[str, Any]],
+                  lengths: Mapping[str, int]) -> List[List[Mapping[str, Any]]]:
+  """Greedy packing in chunks of `max(lengths)` examples, as Mesh TF and seqio.
+
+  pack_examples([{"inputs": [5, 1], "targets": [1]}] * 3, {"inputs": 4, "targets": 4})
+  -> [[ex, ex], [ex]] (each ex the same dict; 2 + 2 input tokens fill the first row)
+  """
+  for key in ("inputs", "targets"):
+    if key not in lengths:
+      raise batching.BatchError("sequence lengths %r lack %r" % (dict(lengths), key))
+  chunk = max(lengths["inputs"], lengths["targets"])
+  rows: List[List[Mapping[str, Any]]] = []
+  for start in range(0, len(examples), chunk):
+    row: List[Mapping[str, Any]] = []
+    used = {"inputs": 0, "targets": 0}
+    for index in range(start, min(start + chunk, len(examples))):
+      example = examples[index]
+      sizes = {k: len(example[k]) for k in used}
+      for k, size in sizes.items():
+        if size > lengths[k] or size == 0:
+          raise batching.BatchError(
+              "example %d has %d %s tokens; a packed row holds 1 to %d (the "
+              "export's sequence length)" % (index, size, k, lengths[k]))
+      if row and any(used[k] + sizes[k] > lengths[k] for k in used):
+        rows.append(row)
+        row, used = [], {"inputs": 0, "targets": 0}
+      row.append(example)
+      for k in used:
+        used[k] += sizes[k]
+    if row:
+      rows.append(row)
+  return rows
+
+
+def packed_row(examples: Sequence[Mapping[str, Any]],
+               lengths: Mapping[str, int]) -> Dict[str, List[int]]:
+  """The features of one packed row (lists of ints, padded to `lengths`).
+
+  packed_row([{"inputs": [5, 1], "targets": [7, 1]}, {"inputs": [6, 1], "targets": [1]}],
+             {"inputs": 5, "targets": 4})
+  -> {"input_ids": [5, 1, 6, 1, 0], "inputs_segment_ids": [1, 1, 2, 2, 0],
+      "labels": [7, 1, 1, -100], "decoder_input_ids": [0, 7, 0, 0],
+      "targets_segment_ids": [1, 1, 2, 0]}
+  """
+  row: Dict[str, List[int]] = {k: [] for k in (
+      "input_ids", "inputs_segment_ids", "labels", "decoder_input_ids",
+      "targets_segment_ids")}
+  for segment, example in enumerate(examples, start=1):
+    inputs, targets = list(example["inputs"]), list(example["targets"])
+    row["input_ids"] += inputs
+    row["inputs_segment_ids"] += [segment] * len(inputs)
+    row["labels"] += targets
+    row["decoder_input_ids"] += [DECODER_START_ID] + targets[:-1]
+    row["targets_segment_ids"] += [segment] * len(targets)
+  li, lt = lengths["inputs"], lengths["targets"]
+  if len(row["input_ids"]) > li or len(row["labels"]) > lt:
+    raise batching.BatchError("%d examples hold %d input and %d target tokens; a row "
+                     "holds %d and %d" % (len(examples), len(row["input_ids"]),
+                                          len(row["labels"]), li, lt))
+  for key, length, pad in (("input_ids", li, 0), ("inputs_segment_ids", li, 0),
+                           ("labels", lt, batching.IGNORE_INDEX),
+                           ("decoder_input_ids", lt, 0),
+                           ("targets_segment_ids", lt, 0)):
+    row[key] += [pad] * (length - len(row[key]))
+  return row
+
+
+class PackedCollator:
+  """Stacks packed rows (lists of examples) into a batch of torch tensors.
+
+  The batch has the keys of `packed_row`; `attention_masks` turns its
+  segment ids into the model's masks.
+  """
+
+  def __init__(self, lengths: Mapping[str, int]):
+    self.lengths = {"inputs": int(lengths["inputs"]),
+                    "targets": int(lengths["targets"])}
+
+  def __call__(self, rows: Sequence[Sequence[Mapping[str, Any]]]
+               ) -> Dict[str, Any]:
+    import torch  # pylint: disable=g-import-not-at-top
+    features = [packed_row(r, self.lengths) for r in rows]
+    return {k: torch.tensor([f[k] for f in features], dtype=torch.long)
+            for k in features[0]}
+
+
+def segment_mask(query_segments: Any, key_segments: Any, causal: bool,
+                 dtype: Any) -> Any:
+  """An additive 4D mask [batch, 1, queries, keys]: 0 where a query may attend.
+
+  A query attends to keys of its own segment (and, if `causal`, not after
+  it); padding (segment 0) attends to padding, so that no row is empty where
+  there is padding to attend to. Masked places hold the dtype's minimum, as
+  `transformers` builds its own masks.
+
+  segment_mask(tensor([[1, 1, 2]]), tensor([[1, 1, 2]]), False, float32)[0, 0] == 0 at
+  [[T, T, F], [T, T, F], [F, F, T]] and min elsewhere
+  """
+  import torch  # pylint: disable=g-import-not-at-top
+  allowed = query_segments[:, :, None] == key_segments[:, None, :]
+  if causal:
+    q, k = query_segments.shape[1], key_segments.shape[1]
+    allowed = allowed & torch.ones(q, k, dtype=torch.bool,
+                                   device=allowed.device).tril()
+  mask = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
+  return mask.masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
+
+
+def model_inputs(model: Any, batch: Mapping[str, Any]) -> Dict[str, Any]:
+  """The keyword arguments of `model(...)` for a packed batch (labels left out).
+
+  The encoder runs here with its block-diagonal mask, because
+  `T5ForConditionalGeneration` passes one `attention_mask` to both the
+  encoder and the cross-attention, whose masks differ when rows are packed.
+  Called from `model`'s forward pre-hook (`enable_packed_batches`), so that
+  torch DDP sees one forward pass.
+  """
+  dtype = model.get_input_embeddings().weight.dtype
+  inputs_segments = batch["inputs_segment_ids"]
+  targets_segments = batch["targets_segment_ids"]
+  encoder_outputs = model.encoder(
+      input_ids=batch["input_ids"],
+      attention_mask=segment_mask(inputs_segments, inputs_segments, False,
+                                  dtype))
+  return {"encoder_outputs": encoder_outputs,
+          "attention_mask": segment_mask(targets_segments, inputs_segments,
+                                         False, dtype),
+          "decoder_input_ids": batch["decoder_input_ids"],
+          "decoder_attention_mask": segment_mask(
+              targets_segments, targets_segments, True, dtype)}
+
+
+def enable_packed_batches(model: Any) -> Any:
+  """Lets `model(...)` take packed batches; returns the hook's handle.
+
+  A call with `inputs_segment_ids` and `targets_segment_ids` (the keys of
+  `PackedCollator`'s batches) is turned into a call with `model_inputs`'s
+  arguments; any other call (unpacked batches, `generate`) is unchanged.
+  """
+
+  def hook(module, args, kwargs):
+    if not all(k in kwargs for k in PACKED_KEYS):
+      return None
+    batch = dict(kwargs)
+    rest = {k: v for k, v in batch.items() if k not in (
+        "input_ids", "decoder_input_ids", "attention_mask",
+        "decoder_attention_mask") + PACKED_KEYS}
+    return args, dict(rest, **model_inputs(module, batch))
+
+  return model.register_forward_pre_hook(hook, with_kwargs=True)
