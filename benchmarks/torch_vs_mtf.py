@@ -2,8 +2,9 @@
 
 Both train the same Transformer ("cpu_small" of wt5.model_shapes, the demo's
 default: d_model 128, d_ff 512, d_kv 32, 4 heads, 2 encoder and 2 decoder
-layers, ReLU, 2,000-id demo vocabulary) from scratch for the same number of steps on the same mixture
-(`esnli_mnli_all_explanations` of the embedded demo data), at the same
+layers, ReLU, 2,000-id demo vocabulary) from scratch for the same number of
+steps on the same mixture (`esnli_mnli_all_explanations` of the embedded demo
+data), at the same
 sequence lengths (128 inputs, 64 targets), the same tokens per step
 (`tokens_per_batch` 2048: 16 rows of 128/64) and constant learning rate 1e-3:
 

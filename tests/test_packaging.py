@@ -151,3 +151,34 @@ def test_setup_py_on_another_python_says_which_to_use(tmp_path):
       "wt5 needs Python 3.10 or 3.11 (TensorFlow 2.12, which Mesh TensorFlow "
       "needs, has no wheels for Python 3.12). Install it with Python 3.11, "
       "e.g. `python3.11 -m venv venv && venv/bin/pip install wt5`.")
+
+
+def test_doctor_pins_agree_with_setup_py(metadata):
+  """Each version `wt5 doctor` checks and each fix it prints fit setup.py."""
+  from wt5.doctor import command as doctor  # pylint: disable=g-import-not-at-top
+  setup = {utils.canonicalize_name(r.name): r
+           for r in declared(metadata.requires, [])}
+  problems = []
+  fixes = [(name, doctor.PIN_FIX[name], spec) for name, spec, _ in doctor.PINNED]
+  fixes += [(requirements.Requirement(f).name, f, doctor.PROTOBUF_RANGE
+             if f.startswith("protobuf") else "==" + doctor.TF_METADATA_VERSION)
+            for f in doctor.PROTOBUF_FIX]
+  fixes += [(name, "%s==%s" % (name, version), "==" + version)
+            for name, version in (doctor.TFDS_NIGHTLY, doctor.TFDS_RELEASE)]
+  for name, fix, spec in fixes:
+    declared_req = setup[utils.canonicalize_name(name)]
+    fix_req = requirements.Requirement(fix)
+    pinned = [s.version for s in declared_req.specifier if s.operator == "=="]
+    for version in pinned:
+      # setup.py's pin passes the doctor's check and is the one it installs.
+      if not specifiers.SpecifierSet(spec).contains(version, prereleases=True):
+        problems.append("%s: setup.py pins %s, doctor wants %s" % (
+            name, version, spec))
+      if not fix_req.specifier.contains(version, prereleases=True):
+        problems.append("%s: setup.py pins %s, doctor's fix is %s" % (
+            name, version, fix))
+    if not pinned and declared_req.specifier != specifiers.SpecifierSet(spec):
+      problems.append("%s: setup.py declares %s, doctor wants %s" % (
+          name, declared_req.specifier, spec))
+  assert problems == []
+  assert len(fixes) == len(doctor.PINNED) + 4

@@ -26,10 +26,8 @@ from typing import Mapping, Optional
 
 import seqio
 
-VOCAB_ENV = "WT5_VOCAB_MODEL"
-EXTRA_IDS_ENV = "WT5_VOCAB_EXTRA_IDS"
-DEFAULT_VOCAB_PATH = "gs://t5-data/vocabs/cc_all.32000/sentencepiece.model"
-DEFAULT_EXTRA_IDS = 100
+from wt5.vocab_setting import (DEFAULT_EXTRA_IDS, DEFAULT_VOCAB_PATH,
+                               EXTRA_IDS_ENV, VOCAB_ENV, custom_vocab_model)
 
 
 class VocabularyError(RuntimeError):
@@ -83,7 +81,7 @@ def get_vocabulary(environ: Optional[Mapping[str, str]] = None
   get_vocabulary({"WT5_VOCAB_MODEL": "/v/demo.model"}) -> WT5Vocabulary('/v/demo.model', extra_ids=0)
   """
   environ = os.environ if environ is None else environ
-  path = environ.get(VOCAB_ENV, "").strip()
+  path = custom_vocab_model(environ)
   if not path:
     extra_ids = _extra_ids(environ, DEFAULT_EXTRA_IDS)
     return WT5Vocabulary(DEFAULT_VOCAB_PATH, extra_ids=extra_ids)

@@ -32,7 +32,9 @@ from typing import (Any, Dict, Iterator, List, Mapping, Optional, Sequence,
 
 from wt5.scoring import eval_files
 from wt5.mtf import binary as mtf_binary
-from wt5.mtf.binary import EVAL_SPLIT, LoggedMetrics, ModelShape
+from wt5.model_shapes import CPU_SHAPES, SHAPES, ModelShape
+from wt5.mtf.binary import EVAL_SPLIT, LoggedMetrics
+from wt5.vocab_setting import VOCAB_ENV
 
 DEFAULT_OUTPUT_DIR = "wt5_demo"
 # esnli_mnli_all_explanations: every e-SNLI example with its explanation plus
@@ -44,15 +46,8 @@ DEFAULT_MIXTURES = ("esnli_mnli_all_explanations",
 DEFAULT_STEPS = 600
 VOCAB_SIZE = 2000
 
-# name -> (d_model, d_ff, d_kv, num_heads, num_layers)
-MODEL_SIZES = {
-    "tiny": (64, 256, 16, 4, 1),
-    "small": (128, 512, 32, 4, 2),
-    "base": (256, 1024, 64, 4, 3),
-}
-DEFAULT_MODEL_SIZE = "small"
+DEFAULT_MODEL_SIZE = "cpu_small"
 
-VOCAB_ENV = "WT5_VOCAB_MODEL"  # Read by wt5.vocab when wt5.tasks is imported.
 
 
 class DemoError(RuntimeError):
@@ -66,7 +61,7 @@ class DemoOptions:
   data_dir: Optional[str] = None
   mixtures: Tuple[str, ...] = DEFAULT_MIXTURES
   steps: int = DEFAULT_STEPS
-  model: ModelShape = ModelShape(*MODEL_SIZES[DEFAULT_MODEL_SIZE])
+  model: ModelShape = SHAPES[DEFAULT_MODEL_SIZE]
   sequence_length: Mapping[str, int] = dataclasses.field(
       default_factory=lambda: dict(mtf_binary.DEFAULT_SEQUENCE_LENGTH))
   tokens_per_batch: int = mtf_binary.DEFAULT_TOKENS_PER_BATCH
@@ -405,9 +400,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS,
                       help="Training steps per mixture (default: "
                       "%(default)s).")
-  parser.add_argument("--model_size", choices=sorted(MODEL_SIZES),
+  parser.add_argument("--model_size", choices=CPU_SHAPES,
                       default=DEFAULT_MODEL_SIZE,
-                      help="Preset Transformer size (default: %(default)s).")
+                      help="Transformer shape, as in wt5.model_shapes "
+                      "(default: %(default)s).")
   for name in ("d_model", "d_ff", "d_kv", "num_heads", "num_layers"):
     parser.add_argument("--" + name, type=_positive_int, default=None,
                         help="Override the preset's %s." % name)
@@ -434,8 +430,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace) -> DemoOptions:
   """The DemoOptions of parsed `wt5 demo` arguments."""
-  shape = dict(zip(("d_model", "d_ff", "d_kv", "num_heads", "num_layers"),
-                   MODEL_SIZES[args.model_size]))
+  shape = dataclasses.asdict(SHAPES[args.model_size])
   for name in shape:
     if getattr(args, name) is not None:
       shape[name] = getattr(args, name)

@@ -31,6 +31,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from packaging import specifiers
 from packaging import version as versions
 
+from wt5 import vocab_setting
+from wt5.doctor import probe as probe_lib
+from wt5.vocab_setting import VOCAB_ENV
+
 TFDS_MODULE = "tensorflow_datasets"
 TFDS_NIGHTLY = ("tfds-nightly", "4.9.2.dev202308090034")
 # The tensorflow-datasets release that t5 (through mesh-tensorflow[transformer])
@@ -40,8 +44,6 @@ CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 # torch 2.13 would upgrade setuptools past 80, which has no pkg_resources.
 TORCH_FIX = ('pip install torch==2.13.0 "setuptools<80" --extra-index-url %s'
              % CPU_TORCH_INDEX)
-VOCAB_ENV = "WT5_VOCAB_MODEL"
-DEFAULT_VOCAB_PATH = "gs://t5-data/vocabs/cc_all.32000/sentencepiece.model"
 
 # (distribution, specifier, why): the versions the stack works with.
 PINNED = (
@@ -57,7 +59,12 @@ PINNED = (
     ("numpy", "<1.25", "TensorFlow 2.12 needs numpy<=1.24.3"),
     ("spacy", ">=3.7,<3.8", "the extractive metrics' tokenizer"),
 )
-# What `pip install` should be told for each of them.
+# protobuf and tensorflow-metadata: the pair that works with TensorFlow 2.12.
+TF_METADATA_VERSION = "1.14.0"
+PROTOBUF_RANGE = ">=3.20.3,<4.21"
+PROTOBUF_FIX = ("protobuf==3.20.3", "tensorflow-metadata==" + TF_METADATA_VERSION)
+# What `pip install` should be told for each of them (setup.py pins the same;
+# tests/test_doctor.py checks that they agree).
 PIN_FIX = {
     "tensorflow": "tensorflow==2.12.1",
     "tensorflow-text": "tensorflow-text==2.12.1",
@@ -175,19 +182,21 @@ def check_protobuf(protobuf: Optional[str], tf_metadata: Optional[str]) -> Resul
     -> "tensorflow-metadata 1.21.0 imports google.protobuf.runtime_version (protobuf 5), which TensorFlow 2.12 cannot use; ..."
   """
   name = "protobuf / tensorflow-metadata"
-  fix = "pip install protobuf==3.20.3 tensorflow-metadata==1.14.0"
+  fix = "pip install %s" % " ".join(PROTOBUF_FIX)
   if protobuf is None or tf_metadata is None:
     return problem(name, "protobuf %s, tensorflow-metadata %s: both are needed"
                    % (protobuf or "missing", tf_metadata or "missing"), fix)
   found = "protobuf %s, tensorflow-metadata %s" % (protobuf, tf_metadata)
-  if not _same_version(tf_metadata, "1.14.0"):
+  if not _same_version(tf_metadata, TF_METADATA_VERSION):
     return problem(name, "tensorflow-metadata %s imports "
                    "google.protobuf.runtime_version (protobuf 5), which "
-                   "TensorFlow 2.12 cannot use; 1.14.0 is the one that works "
-                   "(%s)" % (tf_metadata, found), fix)
-  if not specifiers.SpecifierSet(">=3.20.3,<4.21").contains(protobuf):
-    return problem(name, "protobuf %s is outside >=3.20.3,<4.21, which "
-                   "tensorflow-metadata 1.14.0 needs (%s)" % (protobuf, found), fix)
+                   "TensorFlow 2.12 cannot use; %s is the one that works "
+                   "(%s)" % (tf_metadata, TF_METADATA_VERSION, found), fix)
+  if not specifiers.SpecifierSet(PROTOBUF_RANGE).contains(protobuf):
+    return problem(name, "protobuf %s is outside %s, which "
+                   "tensorflow-metadata %s needs (%s)" % (
+                       protobuf, PROTOBUF_RANGE, TF_METADATA_VERSION, found),
+                   fix)
   return ok(name, found)
 
 
@@ -271,47 +280,15 @@ def metadata_checks() -> List[Result]:
 TEXT_BUILDERS = ("esnli", "cos_e", "movie_rationales", "eraser_multi_rc",
                  "glue", "imdb_reviews", "amazon_us_reviews")
 
-_PROBE = r"""
-import json, sys
-out = {}
-def step(key, fn):
-  try:
-    out[key] = {"ok": True, "value": fn()}
-  except BaseException as e:
-    out[key] = {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else "")}
-def builders():
-  import tensorflow_datasets as tfds
-  return sorted(set(tfds.list_builders()) & set(json.loads(sys.argv[1])))
-step("builders", builders)
-def t5_models():
-  import t5.models
-  return "ok"
-step("t5_models", t5_models)
-def sources():
-  import wt5.tasks
-  return sorted({row.source or family.source for family in wt5.tasks.FAMILIES for row in family.all_rows()})
-step("sources", sources)
-def vocab():
-  import sentencepiece, tensorflow as tf, wt5.vocab
-  path = wt5.vocab.get_vocabulary().sentencepiece_model_file
-  with tf.io.gfile.GFile(path, "rb") as f:
-    model = f.read()
-  processor = sentencepiece.SentencePieceProcessor()
-  processor.LoadFromSerializedProto(model)
-  return [path, processor.GetPieceSize()]
-step("vocab", vocab)
-print("WT5_PROBE " + json.dumps(out))
-"""
-
-
 def run_probe(python: str = sys.executable, timeout: float = 600) -> Dict[str, Any]:
-  """Imports the stack in a child `python`; returns what each step gave."""
-  proc = subprocess.run([python, "-c", _PROBE, json.dumps(TEXT_BUILDERS)],
+  """Runs `wt5.doctor.probe` in a child `python`; returns what each step gave."""
+  proc = subprocess.run([python, "-m", "wt5.doctor.probe",
+                         json.dumps(TEXT_BUILDERS)],
                         capture_output=True, text=True, timeout=timeout,
                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
   for line in proc.stdout.splitlines():
-    if line.startswith("WT5_PROBE "):
-      return json.loads(line[len("WT5_PROBE "):])
+    if line.startswith(probe_lib.MARKER):
+      return json.loads(line[len(probe_lib.MARKER):])
   tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
   return {"crash": "the import probe exited with status %d: %s" %
                    (proc.returncode, tail[0])}
@@ -349,8 +326,8 @@ def check_t5_models(step: Mapping[str, Any]) -> Result:
 
 def check_vocabulary(step: Mapping[str, Any], environ: Mapping[str, str]) -> Result:
   """The vocabulary of `WT5_VOCAB_MODEL` (or T5's default) can be read."""
-  path = environ.get(VOCAB_ENV, "").strip() or DEFAULT_VOCAB_PATH
-  setting = (VOCAB_ENV if environ.get(VOCAB_ENV, "").strip()
+  path = vocab_setting.vocab_model_path(environ)
+  setting = (VOCAB_ENV if vocab_setting.custom_vocab_model(environ)
              else "the default; %s is not set" % VOCAB_ENV)
   name = "vocabulary"
   if step["ok"]:

@@ -23,6 +23,8 @@ import time
 from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional,
                     Sequence, TextIO, Tuple)
 
+from wt5.model_shapes import SHAPES, ModelShape
+
 DEFAULT_SEQUENCE_LENGTH = {"inputs": 128, "targets": 64}
 DEFAULT_TOKENS_PER_BATCH = 2048
 DEFAULT_LEARNING_RATE = 1e-2
@@ -43,28 +45,13 @@ class BinaryError(RuntimeError):
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelShape:
-  """The Transformer hyperparameters passed to `models/bi_v1.gin`."""
-  d_model: int
-  d_ff: int
-  d_kv: int
-  num_heads: int
-  num_layers: int
-
-  def gin_params(self) -> List[str]:
-    """ModelShape(64, 256, 16, 4, 1).gin_params()[0] -> "d_model = 64"."""
-    return ["%s = %d" % (f.name, getattr(self, f.name))
-            for f in dataclasses.fields(self)]
-
-
-@dataclasses.dataclass(frozen=True)
 class RunSettings:
   """Everything a CPU training or evaluation command needs but the mixture.
 
   `gin_params` are appended to both commands (e.g. `use_cached = True`).
   """
   data_dir: str
-  model: ModelShape = ModelShape(128, 512, 32, 4, 2)
+  model: ModelShape = SHAPES["cpu_small"]
   steps: int = 600
   checkpoints: int = 3
   sequence_length: Mapping[str, int] = dataclasses.field(

@@ -3,35 +3,19 @@
 A model is either a local checkpoint directory (`config.json` and weights, as
 `save_pretrained` or the Trainer write them), a Hugging Face hub name such as
 `google-t5/t5-base` (downloaded where the network allows), or a size preset
-trained from scratch with the export's vocabulary size.
+trained from scratch with the export's vocabulary size (the shapes of
+`wt5.model_shapes`, which `wt5 demo` trains with the same names).
 """
 
-import dataclasses
 import os
 from typing import Any, Dict, Optional, Tuple
 
+from wt5 import model_shapes
 from wt5.export import files as export_data
 
 
-@dataclasses.dataclass(frozen=True)
-class Preset:
-  """The T5 hyperparameters of a size (as in T5's gin files `models/*`)."""
-  d_model: int
-  d_ff: int
-  d_kv: int
-  num_heads: int
-  num_layers: int
-
-
-# The T5 (1.0) sizes, plus "tiny" for tests and quick CPU runs.
-PRESETS = {
-    "tiny": Preset(64, 256, 16, 4, 2),
-    "small": Preset(512, 2048, 64, 8, 6),
-    "base": Preset(768, 3072, 64, 12, 12),
-    "large": Preset(1024, 4096, 64, 16, 24),
-    "3B": Preset(1024, 16384, 128, 32, 24),
-    "11B": Preset(1024, 65536, 128, 128, 24),
-}
+# Every shape of `wt5.model_shapes`, by name ("tiny", "cpu_small", T5's sizes).
+PRESETS = model_shapes.SHAPES
 
 
 class ModelError(ValueError):
