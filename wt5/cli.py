@@ -20,6 +20,7 @@ _SUBCOMMANDS = {
     "export": ("wt5.export.command", "Write a task or mixture split to JSON Lines files."),
     "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
     "evaluate": ("wt5.pytorch.evaluate", "Decode PyTorch checkpoints into t5 eval files."),
+    "convert": ("wt5.mtf.convert", "Convert a T5 between Mesh TensorFlow checkpoints and Hugging Face."),
     "doctor": ("wt5.doctor.command", "Check this environment for known T5-stack problems."),
     "faithfulness": ("wt5.faithfulness.command", "ERASER comprehensiveness, sufficiency and AOPC of extractive rationales."),
     "lengths": ("wt5.custom.command", "Measure a custom task's token lengths; write its sequence-length gin file."),
