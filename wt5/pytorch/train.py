@@ -261,6 +261,8 @@ class TrainOptions:
   pad_to_length: bool = False
   num_workers: int = 0
   save_total_limit: Optional[int] = None
+  attn_implementation: Optional[str] = None
+  torch_compile: bool = False
 
 
 def train(options: TrainOptions, out=None) -> Dict[str, Any]:
@@ -301,6 +303,8 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
   if note:
     print("note: %s" % note, file=out or sys.stderr)
   bf16 = default_bf16() if options.bf16 is None else options.bf16
+  if options.attn_implementation:
+    model.set_attn_implementation(options.attn_implementation)
   if options.pack:
     packing.enable_packed_batches(model)
   count = batching.TokenCount()
@@ -327,6 +331,7 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
       disable_tqdm=True,
       use_cpu=not _cuda(),
       ddp_find_unused_parameters=False,
+      torch_compile=options.torch_compile,
   )
   progress = progress_callback(count, out)
   trainer = trainer_class()(
@@ -392,6 +397,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "sequence lengths.")
   parser.add_argument("--num_workers", type=int, default=d.num_workers,
                       help="DataLoader worker processes.")
+  parser.add_argument("--attn_implementation", default=None,
+                      help="Attention kernels of transformers: sdpa (its "
+                      "default) or eager.")
+  parser.add_argument("--torch_compile", action="store_true",
+                      help="Compile the model with torch.compile.")
   parser.add_argument("--seed", type=int, default=d.seed)
 
 
