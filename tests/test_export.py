@@ -17,7 +17,7 @@ from wt5 import mixtures
 from wt5 import tasks
 from wt5 import vocab
 from wt5.export import files as export_data
-from wt5.pytorch import evaluate as evaluate_lib
+from wt5.pytorch import decoding
 
 SOURCES = ["esnli", "glue/mnli", "glue/mnli_matched", "glue/mnli_mismatched"]
 SIZES = {"esnli": {"train": 120, "validation": 12, "test": 2},
@@ -129,7 +129,7 @@ def test_eval_split_is_each_tasks_dataset_in_order(registry):
 
 def test_decoding_without_seqio_equals_seqio(registry):
   _, _, test_vocab = registry
-  processor = evaluate_lib.sentencepiece_processor(
+  processor = decoding.sentencepiece_processor(
       {"vocabulary": {"path": test_vocab.sentencepiece_model_file}})
   rng = np.random.RandomState(0)
   for _ in range(200):
@@ -137,7 +137,7 @@ def test_decoding_without_seqio_equals_seqio(registry):
                                        size=rng.randint(0, 12))]
     if rng.rand() < 0.5:
       ids.insert(rng.randint(0, len(ids) + 1), 1)
-    assert evaluate_lib.decode_ids(processor, ids) == test_vocab.decode(ids)
+    assert decoding.decode_ids(processor, ids) == test_vocab.decode(ids)
 
 
 def test_export_command_line_and_errors(registry, capsys):

@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -254,3 +255,39 @@ def test_raw_decodes_are_postprocessed_where_tensorflow_is(run, tmp_path):
   predictions = (eval_dir / (TASK + "_7_predictions")).read_text("utf-8")
   assert predictions == (eval_dir / (TASK + "_targets")).read_text("utf-8")
   assert predictions == "".join(e["target_line"] + "\n" for e in examples)
+
+
+@pytest.mark.slow
+def test_wt5_evaluate_and_wt5_score_print_the_same_metrics(run, tmp_path,
+                                                            capsys):
+  """Both commands compute with one function; evaluate keeps equal files."""
+  model_dir = str(tmp_path / "model")
+  shutil.copytree(run["model_dir"], model_dir)
+  eval_dir = os.path.join(model_dir, "validation_eval")
+  reference = [os.path.join(eval_dir, TASK + suffix)
+               for suffix in ("_inputs", "_targets")]
+  for path in reference:
+    os.utime(path, ns=(0, 0))
+  capsys.readouterr()
+  assert cli.main(["evaluate", "--export", run["export"], "--model_dir",
+                   model_dir, "--batch_size", "30"]) == 0
+  printed = {}
+  for line in capsys.readouterr().out.splitlines():
+    if line.startswith("eval/"):
+      name, _, value = line.partition(": ")
+      printed[name] = value
+  # The inputs and targets files already held these lines: not rewritten.
+  assert [os.stat(path).st_mtime_ns for path in reference] == [0, 0]
+  out_dir = str(tmp_path / "scores")
+  assert cli.main(["score", eval_dir, "--output_dir", out_dir,
+                   "--no_plot"]) == 0
+  with open(os.path.join(out_dir, "scores.json"), encoding="utf-8") as f:
+    scored = json.load(f)
+  assert printed == {
+      "eval/%s/%s at step %s" % (task, metric, step): "%.3f" % value
+      for task, steps in scored.items() for step, values in steps.items()
+      for metric, value in values.items()}
+  assert sorted(printed) == sorted(
+      "eval/%s/%s at step %d" % (TASK, metric, step)
+      for step in (SAVE_STEPS, STEPS)
+      for metric in ("accuracy", "bleu", "expln1_length"))

@@ -8,5 +8,6 @@ GPU machines where the TF 2.12 stack cannot be installed:
   model.py       model presets, loading a checkpoint, vocabulary checks
   batching.py    collating (and packing) export examples into model batches
   train.py       `wt5 train`: Seq2SeqTrainer, one GPU or many with torchrun
+  decoding.py    greedy decoding and SentencePiece ids -> text, as seqio decodes
   evaluate.py    `wt5 evaluate`: decodes checkpoints into t5-format eval files
 """

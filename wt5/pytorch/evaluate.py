@@ -11,7 +11,11 @@ writes, byte for byte in its format:
     <task>_<step>_predictions   str() of the task's postprocessor output
 
 so that `wt5 score <model_dir>/<split>_eval` re-scores them. The metrics of
-the task (`wt5.metrics`) are computed in the run as well, and printed.
+the task are computed in the run as well, by the function `wt5 score` uses
+(`wt5.scoring.metric_fns.compute_metrics`), and printed. The inputs and
+targets files are written once (and not at all when they already hold the
+same lines); each task's postprocessor and metrics are imported once.
+Decoding itself is `wt5.pytorch.decoding`.
 
 The WT5 postprocessors and metrics need neither TensorFlow nor t5; they are
 imported by the names the export recorded. A task whose postprocessor cannot
@@ -22,32 +26,83 @@ those files into the usual ones.
 """
 
 import argparse
+import dataclasses
 import functools
-import importlib
 import json
 import os
 import sys
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
-from wt5.scoring import eval_files
+from wt5 import answers
+from wt5 import dotted
 from wt5.export import files as export_data
-from wt5.pytorch import batching
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import train as train_lib
+from wt5.pytorch.decoding import decode_examples, sentencepiece_processor
+from wt5.scoring import eval_files
+from wt5.scoring import metric_fns as metric_fns_lib
 
 DECODED_SUFFIX = "_decoded"
+Results = Dict[str, Dict[int, Dict[str, float]]]  # task -> step -> metrics
 
 
-def import_object(dotted: str) -> Any:
-  """Imports `module.attr`: import_object("wt5.metrics.esnli_metric") -> the function."""
-  module_name, _, attr = dotted.rpartition(".")
-  obj = importlib.import_module(module_name)
-  return getattr(obj, attr)
+# ---------------------------------------------------------------------------
+# What to evaluate: checkpoints and tasks.
 
 
-def identity_postprocessor(value, example=None, is_target=False):  # pylint: disable=unused-argument
-  """A task without a postprocessor keeps the decoded text."""
-  return value
+def checkpoint_steps_or_error(model_dir: str) -> List[int]:
+  """The checkpoint steps of `model_dir`, or an error when there is none."""
+  steps = train_lib.checkpoint_steps(model_dir)
+  if not steps:
+    raise model_lib.ModelError("%s: no checkpoint-<step> directories; train "
+                               "with `wt5 train --model_dir %s`" % (
+                                   model_dir, model_dir))
+  return steps
+
+
+def choose_steps(model_dir: str, steps: Optional[Sequence[int]]) -> List[int]:
+  """The checkpoint steps to decode: `steps` (each must exist), else all.
+
+  choose_steps("m", None) -> [100, 200]; choose_steps("m", [300]) raises
+  ModelError("m has no checkpoint-300; it has steps [100, 200]").
+  """
+  available = checkpoint_steps_or_error(model_dir)
+  chosen = sorted(set(steps)) if steps else available
+  missing = [s for s in chosen if s not in available]
+  if missing:
+    raise model_lib.ModelError("%s has no checkpoint-%d; it has steps %s" % (
+        model_dir, missing[0], available))
+  return chosen
+
+
+def check_per_task(manifest: Mapping[str, Any], export_dir: str,
+                   split: str) -> None:
+  """Raises ExportError unless `split` was exported task by task."""
+  entry = export_data.split_entry(manifest, split, export_dir)
+  if entry["kind"] != "per_task":
+    raise export_data.ExportError(
+        "%s: split %r was exported as a sampled mixture; export evaluation "
+        "splits per task (`wt5 export NAME --split %s`)" % (export_dir, split,
+                                                             split))
+
+
+def choose_tasks(manifest: Mapping[str, Any], export_dir: str, split: str,
+                 tasks: Optional[Sequence[str]]) -> List[str]:
+  """The split's tasks that have metrics, or those of `tasks` (each must)."""
+  names = [t for t in export_data.split_tasks(manifest, split)
+           if manifest["tasks"][t]["metrics"]]
+  if tasks:
+    unknown = sorted(set(tasks) - set(names))
+    if unknown:
+      raise export_data.ExportError(
+          "%s: no %s examples with metrics for %s; tasks: %s" % (
+              export_dir, split, ", ".join(unknown), ", ".join(names)))
+    names = [t for t in names if t in tasks]
+  return names
+
+
+# ---------------------------------------------------------------------------
+# A task's postprocessor and metrics, imported once.
 
 
 def load_postprocessor(name: Optional[str],
@@ -58,44 +113,9 @@ def load_postprocessor(name: Optional[str],
   load_postprocessor("wt5.postprocessors.abstractive_explanations") -> the function
   """
   if not name:
-    return identity_postprocessor
-  fn = import_object(name)
+    return answers.identity_postprocessor
+  fn = dotted.import_object(name)
   return functools.partial(fn, **kwargs) if kwargs else fn
-
-
-def decode_ids(processor: Any, ids: Sequence[int], eos_id: int = 1) -> str:
-  """Decodes like `seqio.SentencePieceVocabulary.decode`, without TensorFlow.
-
-  Ids past the SentencePiece model (extra ids) become unk, everything after
-  the first EOS is dropped, and SentencePiece ignores pad and EOS.
-
-  decode_ids(sp, [0, 37, 5, 1, 0, 0]) -> "entailment"
-  """
-  size = processor.GetPieceSize()
-  unk = processor.unk_id()
-  clean = [unk if i >= size else int(i) for i in ids]
-  if eos_id in clean:
-    clean = clean[:clean.index(eos_id) + 1]
-  return processor.DecodeIds(clean)
-
-
-def sentencepiece_processor(manifest: Mapping[str, Any],
-                            vocab_model: Optional[str] = None) -> Any:
-  """The export's SentencePiece model (or `vocab_model`) as a processor."""
-  import sentencepiece as spm  # pylint: disable=g-import-not-at-top
-  path = vocab_model or manifest["vocabulary"]["path"]
-  if path.startswith("gs://"):
-    raise export_data.ExportError(
-        "The export's vocabulary %s is on Google Cloud Storage; pass a local "
-        "copy with --vocab_model (Hugging Face T5 checkpoints ship it as "
-        "spiece.model)" % path)
-  processor = spm.SentencePieceProcessor()
-  try:
-    processor.Load(path)
-  except (OSError, RuntimeError) as e:
-    raise export_data.ExportError("cannot read the vocabulary %s: %s (pass "
-                                  "--vocab_model)" % (path, e)) from None
-  return processor
 
 
 def input_value(example: Mapping[str, Any]) -> bytes:
@@ -115,49 +135,6 @@ def mesh_example(example: Mapping[str, Any]) -> Dict[str, Any]:
           "targets_pretokenized": example["targets_pretokenized"].encode("utf-8")}
 
 
-def generate(model: Any, examples: Sequence[Mapping[str, Any]],
-             max_length: int, batch_size: int, device: Any) -> List[List[int]]:
-  """Greedy decodes; returns the generated ids of each example (no start id)."""
-  import torch  # pylint: disable=g-import-not-at-top
-  collator = batching.Collator()
-  outputs: List[List[int]] = []
-  model.eval()
-  with torch.no_grad():
-    for start in range(0, len(examples), batch_size):
-      batch = collator(examples[start:start + batch_size])
-      ids = model.generate(
-          input_ids=batch["input_ids"].to(device),
-          attention_mask=batch["attention_mask"].to(device),
-          max_new_tokens=max_length, do_sample=False, num_beams=1)
-      outputs.extend(row[1:] for row in ids.tolist())
-  return outputs
-
-
-def compute_metrics(metric_names: Sequence[str], targets: Sequence[Any],
-                    predictions: Sequence[Any]) -> Dict[str, float]:
-  """Applies each named metric function; merges their dicts."""
-  values: Dict[str, float] = {}
-  for name in metric_names:
-    values.update(import_object(name)(list(targets), list(predictions)))
-  return {k: float(v) for k, v in values.items()}
-
-
-def write_task_files(eval_dir: str, task: str, step: int,
-                     examples: Sequence[Mapping[str, Any]],
-                     decoded: Sequence[str],
-                     postprocess: Callable[..., Any]) -> List[Any]:
-  """Writes a task's inputs, targets and step predictions; returns the predictions."""
-  eval_files.write_values([input_value(e) for e in examples],
-                          eval_files.task_file(eval_dir, task, "inputs"))
-  eval_files.write_values([e["target_line"] for e in examples],
-                          eval_files.task_file(eval_dir, task, "targets"))
-  predictions = [postprocess(d, example=mesh_example(e))
-                 for d, e in zip(decoded, examples)]
-  eval_files.write_values(predictions,
-                          eval_files.task_file(eval_dir, task, step))
-  return predictions
-
-
 def target_values(examples: Sequence[Mapping[str, Any]],
                   postprocess: Callable[..., Any]) -> List[Any]:
   """The postprocessed targets (what `<task>_targets` holds, as values)."""
@@ -165,11 +142,134 @@ def target_values(examples: Sequence[Mapping[str, Any]],
                       is_target=True) for e in examples]
 
 
+@dataclasses.dataclass
+class TaskEvaluation:
+  """What evaluating one task needs, read and imported once for all steps.
+
+  `postprocess` is None when the postprocessor cannot be imported here
+  (`unavailable` says why): the raw decodes are written instead. `metric_fns`
+  is None when a metric function cannot be imported (`no_metrics` says why).
+  """
+  name: str
+  examples: List[Mapping[str, Any]]
+  postprocess: Optional[Callable[..., Any]]
+  unavailable: str = ""
+  postprocessor: Optional[str] = None
+  metric_fns: Optional[List[metric_fns_lib.MetricFn]] = None
+  no_metrics: str = ""
+  targets: List[Any] = dataclasses.field(default_factory=list)
+
+
+def prepare_task(name: str, info: Mapping[str, Any],
+                 examples: List[Mapping[str, Any]]) -> TaskEvaluation:
+  """Imports the task's postprocessor and metrics; postprocesses its targets."""
+  try:
+    postprocess = load_postprocessor(info["postprocessor"],
+                                     info.get("postprocessor_kwargs"))
+  except ImportError as e:
+    return TaskEvaluation(name, examples, None, unavailable=str(e),
+                          postprocessor=info["postprocessor"])
+  task = TaskEvaluation(name, examples, postprocess,
+                        postprocessor=info["postprocessor"],
+                        targets=target_values(examples, postprocess))
+  try:
+    task.metric_fns = [dotted.import_object(m) for m in info["metrics"]]
+  except ImportError as e:
+    task.no_metrics = str(e)
+  return task
+
+
+# ---------------------------------------------------------------------------
+# Writing eval files.
+
+
+def write_reference_files(eval_dir: str, task: str,
+                          examples: Sequence[Mapping[str, Any]]) -> None:
+  """Writes `<task>_inputs` and `<task>_targets` unless they hold that already."""
+  eval_files.write_values_unless_same(
+      [input_value(e) for e in examples],
+      eval_files.task_file(eval_dir, task, "inputs"))
+  eval_files.write_values_unless_same(
+      [e["target_line"] for e in examples],
+      eval_files.task_file(eval_dir, task, "targets"))
+
+
+def write_predictions(eval_dir: str, task: str, step: int,
+                      examples: Sequence[Mapping[str, Any]],
+                      decoded: Sequence[str],
+                      postprocess: Callable[..., Any]) -> List[Any]:
+  """Writes `<task>_<step>_predictions`; returns the predictions."""
+  predictions = [postprocess(d, example=mesh_example(e))
+                 for d, e in zip(decoded, examples)]
+  eval_files.write_values(predictions,
+                          eval_files.task_file(eval_dir, task, step))
+  return predictions
+
+
+def decoded_file(eval_dir: str, task: str, step: int) -> str:
+  """decoded_file("e", "mnli_v002", 100) -> "e/mnli_v002_100_decoded"."""
+  return os.path.join(eval_dir, "%s_%d%s" % (task, step, DECODED_SUFFIX))
+
+
+def write_decoded(eval_dir: str, task: str, step: int,
+                  decoded: Sequence[str]) -> str:
+  """Writes the raw decodes, one JSON string a line; returns the path."""
+  path = decoded_file(eval_dir, task, step)
+  eval_files.write_values([json.dumps(d, ensure_ascii=False) for d in decoded],
+                          path)
+  return path
+
+
+# ---------------------------------------------------------------------------
+# Evaluating.
+
+
+def print_metrics(task: str, step: int, values: Mapping[str, float],
+                  out: TextIO) -> None:
+  """One line per metric, as t5_mesh_transformer logs them.
+
+  print_metrics("t", 100, {"accuracy": 50.0}, out) writes
+  "eval/t/accuracy at step 100: 50.000".
+  """
+  for metric, value in sorted(values.items()):
+    print("eval/%s/%s at step %d: %.3f" % (task, metric, step, value), file=out)
+
+
+def evaluate_step(task: TaskEvaluation, step: int, decoded: Sequence[str],
+                  eval_dir: str, out: TextIO) -> Optional[Dict[str, float]]:
+  """Writes one checkpoint's files for `task`; returns its metrics, if computed."""
+  if task.postprocess is None:
+    write_decoded(eval_dir, task.name, step, decoded)
+    print("%s: step %d: postprocessor %s not importable here (%s); wrote "
+          "the raw decodes to %s: run `wt5 evaluate --from_decoded` where "
+          "TensorFlow is installed" % (
+              task.name, step, task.postprocessor, task.unavailable,
+              os.path.basename(decoded_file(eval_dir, task.name, step))),
+          file=out)
+    return None
+  predictions = write_predictions(eval_dir, task.name, step, task.examples,
+                                  decoded, task.postprocess)
+  values, why = None, task.no_metrics
+  if task.metric_fns is not None:
+    try:
+      values = metric_fns_lib.compute_metrics(task.targets, predictions,
+                                              task.metric_fns)
+    except metric_fns_lib.ScoringError as e:
+      if not isinstance(e.__cause__, ImportError):
+        raise
+      why = str(e)
+  if values is None:
+    print("%s: step %d: metrics not computed here (%s); run `wt5 score "
+          "%s`" % (task.name, step, why, eval_dir), file=out)
+    return None
+  print_metrics(task.name, step, values, out)
+  return values
+
+
 def evaluate(model_dir: str, export_dir: str, split: str = "validation",
              steps: Optional[Sequence[int]] = None,
              tasks: Optional[Sequence[str]] = None, batch_size: int = 32,
-             vocab_model: Optional[str] = None, out=None
-             ) -> Dict[str, Dict[int, Dict[str, float]]]:
+             vocab_model: Optional[str] = None, out=None) -> Results:
   """Decodes checkpoints; writes eval files; returns {task: {step: metrics}}.
 
   evaluate("runs/x", "exports/x") -> {"esnli_v010": {200: {"accuracy": 91.0, "bleu": ...}}}
@@ -179,80 +279,33 @@ def evaluate(model_dir: str, export_dir: str, split: str = "validation",
 
   out = out or sys.stdout
   manifest = export_data.read_manifest(export_dir)
-  entry = export_data.split_entry(manifest, split, export_dir)
-  if entry["kind"] != "per_task":
-    raise export_data.ExportError(
-        "%s: split %r was exported as a sampled mixture; export evaluation "
-        "splits per task (`wt5 export NAME --split %s`)" % (export_dir, split,
-                                                             split))
-  available = checkpoint_steps_or_error(model_dir)
-  chosen = sorted(steps) if steps else available
-  missing = [s for s in chosen if s not in available]
-  if missing:
-    raise model_lib.ModelError("%s has no checkpoint-%d; it has steps %s" % (
-        model_dir, missing[0], available))
-  names = [t for t in export_data.split_tasks(manifest, split)
-           if manifest["tasks"][t]["metrics"]]
-  if tasks:
-    unknown = sorted(set(tasks) - set(names))
-    if unknown:
-      raise export_data.ExportError(
-          "%s: no %s examples with metrics for %s; tasks: %s" % (
-              export_dir, split, ", ".join(unknown), ", ".join(names)))
-    names = [t for t in names if t in tasks]
+  check_per_task(manifest, export_dir, split)
+  chosen = choose_steps(model_dir, steps)
+  names = choose_tasks(manifest, export_dir, split, tasks)
   processor = sentencepiece_processor(manifest, vocab_model)
   eos_id = int(manifest["vocabulary"]["eos_id"])
   max_length = int(manifest["sequence_length"]["targets"])
   eval_dir = os.path.join(model_dir, "%s_eval" % split)
   device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-  examples = {t: export_data.read_split(export_dir, split, t) for t in names}
-  results: Dict[str, Dict[int, Dict[str, float]]] = {t: {} for t in names}
+  prepared = [prepare_task(t, manifest["tasks"][t],
+                           export_data.read_split(export_dir, split, t))
+              for t in names]
+  for task in prepared:
+    if task.postprocess is not None:
+      write_reference_files(eval_dir, task.name, task.examples)
+  results: Results = {t: {} for t in names}
   for step in chosen:
     path = os.path.join(model_dir, "checkpoint-%d" % step)
     model = transformers.T5ForConditionalGeneration.from_pretrained(path)
     export_data.check_vocabulary(manifest, model.config.vocab_size, path)
     model.to(device)
-    for task in names:
-      info = manifest["tasks"][task]
-      ids = generate(model, examples[task], max_length, batch_size, device)
-      decoded = [decode_ids(processor, row, eos_id) for row in ids]
-      try:
-        postprocess = load_postprocessor(info["postprocessor"],
-                                         info.get("postprocessor_kwargs"))
-      except ImportError as e:
-        eval_files.write_values(
-            [json.dumps(d, ensure_ascii=False) for d in decoded],
-            os.path.join(eval_dir, "%s_%d%s" % (task, step, DECODED_SUFFIX)))
-        print("%s: step %d: postprocessor %s not importable here (%s); wrote "
-              "the raw decodes to %s_%d%s: run `wt5 evaluate --from_decoded` "
-              "where TensorFlow is installed" % (
-                  task, step, info["postprocessor"], e, task, step,
-                  DECODED_SUFFIX), file=out)
-        continue
-      predictions = write_task_files(eval_dir, task, step, examples[task],
-                                     decoded, postprocess)
-      targets = target_values(examples[task], postprocess)
-      try:
-        values = compute_metrics(info["metrics"], targets, predictions)
-      except ImportError as e:
-        print("%s: step %d: metrics not computed here (%s); run `wt5 score "
-              "%s`" % (task, step, e, eval_dir), file=out)
-        continue
-      results[task][step] = values
-      for metric, value in sorted(values.items()):
-        print("eval/%s/%s at step %d: %.3f" % (task, metric, step, value),
-              file=out)
+    for task in prepared:
+      decoded = decode_examples(model, task.examples, processor, eos_id,
+                                max_length, batch_size, device)
+      values = evaluate_step(task, step, decoded, eval_dir, out)
+      if values is not None:
+        results[task.name][step] = values
   return results
-
-
-def checkpoint_steps_or_error(model_dir: str) -> List[int]:
-  """The checkpoint steps of `model_dir`, or an error when there is none."""
-  steps = train_lib.checkpoint_steps(model_dir)
-  if not steps:
-    raise model_lib.ModelError("%s: no checkpoint-<step> directories; train "
-                               "with `wt5 train --model_dir %s`" % (
-                                   model_dir, model_dir))
-  return steps
 
 
 def postprocess_decoded(model_dir: str, export_dir: str,
@@ -277,7 +330,8 @@ def postprocess_decoded(model_dir: str, export_dir: str,
       raise export_data.ExportError("%s has %d lines for %d examples" % (
           name, len(decoded), len(examples)))
     postprocess = seqio.get_mixture_or_task(task).postprocess_fn
-    write_task_files(eval_dir, task, int(step), examples, decoded, postprocess)
+    write_reference_files(eval_dir, task, examples)
+    write_predictions(eval_dir, task, int(step), examples, decoded, postprocess)
     written.append("%s_%s_predictions" % (task, step))
   return written
 
@@ -314,7 +368,8 @@ def run(args: argparse.Namespace) -> int:
       return 0
     evaluate(args.model_dir, args.export_dir, args.split, args.step,
              args.task, args.batch_size, args.vocab_model)
-  except (export_data.ExportError, model_lib.ModelError) as e:
+  except (export_data.ExportError, model_lib.ModelError,
+          eval_files.EvalFileError) as e:
     print("wt5 evaluate: %s" % e, file=sys.stderr)
     return 2
   print("Wrote %s; re-score with `wt5 score %s`" % (

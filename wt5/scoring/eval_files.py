@@ -199,12 +199,32 @@ def eval_line(value: Any) -> str:
   return str(value).replace("\n", " ")
 
 
+def eval_text(values: Sequence[Any]) -> str:
+  """The text of an eval file: eval_text(["a", 1]) -> "a\\n1\\n"."""
+  return "".join(eval_line(value) + "\n" for value in values)
+
+
 def write_values(values: Sequence[Any], path: str) -> None:
   """Writes one `eval_line` per value, each ended by "\n", replacing `path`."""
   os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
   with open(path, "w", encoding="utf-8") as f:
-    for value in values:
-      f.write(eval_line(value) + "\n")
+    f.write(eval_text(values))
+
+
+def write_values_unless_same(values: Sequence[Any], path: str) -> bool:
+  """`write_values`, unless `path` already holds exactly that text.
+
+  Returns whether the file was written.
+  """
+  text = eval_text(values)
+  try:
+    with open(path, encoding="utf-8", newline="") as f:
+      if f.read() == text:
+        return False
+  except (OSError, UnicodeDecodeError):
+    pass
+  write_values(values, path)
+  return True
 
 
 def format_output(value: Any) -> str:
