@@ -1,0 +1,308 @@
+"""`wt5 convert`: one model, both stacks, the same predictions.
+
+Mesh TF -> Hugging Face: the demo's T5 1.0 model (`demo_run`, trained by
+`t5_mesh_transformer`) and a T5 1.1 model (gated GELU, separate output
+layer) trained here by the same binary are converted, decoded greedily by
+`wt5 evaluate` on the exported validation inputs, and compared with the
+binary's own `<task>_<step>_predictions` and logged metrics.
+
+Hugging Face -> Mesh TF: a T5 1.0 trained from scratch by `wt5 train` and
+the converted T5 1.1 fine-tuned by `wt5 train` are converted back and
+evaluated by the binary (`eval.gin`, greedy), which must write the
+predictions `wt5 evaluate` wrote. Mesh TF -> Hugging Face -> Mesh TF gives
+the same variables, dtypes included. Unsupported shapes, activations and
+variables, and directories without a checkpoint, get errors that name them.
+
+The binary's `eval.gin` decodes up to 128 tokens
+(`Bitransformer.decode.max_decode_length`), so the export has targets
+length 128 and `wt5 evaluate` decodes as far.
+"""
+
+import dataclasses
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+import demo_registry as demo_registry_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5 import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.export import command as export  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.model_shapes import SHAPES  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.mtf import binary as mtf_binary  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.mtf import checkpoint_names as names  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.mtf import convert  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.mtf import operative_gin  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.pytorch import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.scoring import eval_files  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+V10_MIXTURE = "esnli_mnli_all_explanations"
+TASK = "esnli_v010"
+STEP = 30
+LENGTHS = {"inputs": 128, "targets": 128}
+TINY = names.T5Shape(vocab_size=256, d_model=8, d_ff=16, d_kv=4, num_heads=2,
+                     num_layers=2, num_decoder_layers=2)
+
+
+# ---------------------------------------------------------------------------
+# Helpers.
+# ---------------------------------------------------------------------------
+
+def prediction_lines(eval_dir, task, step):
+  with open(os.path.join(eval_dir, "%s_%d_predictions" % (task, step)),
+            encoding="utf-8") as f:
+    return f.read().splitlines()
+
+
+def agreement(binary_dir, hf_dir, task, binary_step, hf_step):
+  """(identical, total, [(index, binary line, hf line)]) of two eval dirs."""
+  ours = prediction_lines(binary_dir, task, binary_step)
+  theirs = prediction_lines(hf_dir, task, hf_step)
+  assert len(ours) == len(theirs)
+  differ = [(i, a, b) for i, (a, b) in enumerate(zip(ours, theirs)) if a != b]
+  return len(ours) - len(differ), len(ours), differ
+
+
+def assert_agree(binary_dir, hf_dir, tasks, binary_step, hf_step,
+                 binary_metrics, hf_metrics, label):
+  """>= 99% identical predictions and metrics within 0.5 points, per task."""
+  for task in tasks:
+    same, total, differ = agreement(binary_dir, hf_dir, task, binary_step,
+                                    hf_step)
+    print("%s %s: %d/%d identical predictions; binary %s, Hugging Face %s" % (
+        label, task, same, total,
+        {k: round(v, 3) for k, v in binary_metrics[task].items()},
+        {k: round(v, 3) for k, v in hf_metrics[task].items()}))
+    assert same >= 0.99 * total, (label, task, differ[:3])
+    assert sorted(binary_metrics[task]) == sorted(hf_metrics[task])
+    for metric, value in binary_metrics[task].items():
+      assert hf_metrics[task][metric] == pytest.approx(value, abs=0.5), (
+          label, task, metric)
+
+
+def binary_eval(mixture, model_dir, data_dir, vocab_model, log):
+  """Evaluates every checkpoint of `model_dir` with the binary; its metrics."""
+  settings = mtf_binary.RunSettings(data_dir=data_dir, model=SHAPES["tiny"],
+                                    sequence_length=LENGTHS)
+  command = mtf_binary.eval_command(mtf_binary.find_binary(), mixture,
+                                    model_dir, settings)
+  mtf_binary.run_or_raise(command, {"WT5_VOCAB_MODEL": vocab_model}, log,
+                          lambda line: None, "evaluating " + model_dir)
+  return mtf_binary.read_logged_metrics(log)
+
+
+def at_step(metrics, step):
+  """{task: {metric: value}} at one step of logged or evaluated metrics."""
+  return {task: {m: by_step[step] for m, by_step in values.items()}
+          for task, values in metrics.items()}
+
+
+def raw_variables(checkpoint):
+  """{name: (dtype name, float32 values)} of a checkpoint's model variables."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  reader = tf.train.load_checkpoint(checkpoint)
+  return {name: (dtype.name, np.asarray(reader.get_tensor(name)).astype(
+      np.float32)) for name, dtype in reader.get_variable_to_dtype_map().items()
+          if names.is_model_variable(name)}
+
+
+def write_fake_model(model_dir, shape, gin_text=None, drop=(), extra=None):
+  """A Mesh TF model directory with random weights of `shape` at step 5."""
+  rng = np.random.default_rng(0)
+  variables = {w.mesh_name: rng.standard_normal(w.mesh_shape).astype(
+      np.float32) for w in names.weight_names(shape)
+               if w.mesh_name not in drop}
+  variables.update(extra or {})
+  convert.write_mesh_checkpoint(variables, 5, str(model_dir), "float32")
+  (model_dir / "operative_config.gin").write_text(
+      gin_text or operative_gin.operative_config_text(shape))
+  return variables
+
+
+# ---------------------------------------------------------------------------
+# Pure parts: names, shapes, the gin.
+# ---------------------------------------------------------------------------
+
+def test_weight_names_of_a_two_layer_t5_1_0():
+  weights = names.weight_names(TINY)
+  assert [(w.mesh_name, w.hf_name, w.mesh_shape, w.transpose)
+          for w in weights[:8]] == [
+              ("shared/embedding", "shared.weight", (256, 8), False),
+              ("encoder/block_000/layer_000/rms_norm/scale",
+               "encoder.block.0.layer.0.layer_norm.weight", (8,), False),
+              ("encoder/block_000/layer_000/SelfAttention/q",
+               "encoder.block.0.layer.0.SelfAttention.q.weight", (8, 8), True),
+              ("encoder/block_000/layer_000/SelfAttention/k",
+               "encoder.block.0.layer.0.SelfAttention.k.weight", (8, 8), True),
+              ("encoder/block_000/layer_000/SelfAttention/v",
+               "encoder.block.0.layer.0.SelfAttention.v.weight", (8, 8), True),
+              ("encoder/block_000/layer_000/SelfAttention/o",
+               "encoder.block.0.layer.0.SelfAttention.o.weight", (8, 8), True),
+              ("encoder/block_000/layer_000/SelfAttention/relative_attention_bias",
+               "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+               (2, 32), True),
+              ("encoder/block_000/layer_001/rms_norm/scale",
+               "encoder.block.0.layer.1.layer_norm.weight", (8,), False)]
+  mesh = [w.mesh_name for w in weights]
+  assert [n for n in mesh if "relative_attention_bias" in n] == [
+      "encoder/block_000/layer_000/SelfAttention/relative_attention_bias",
+      "decoder/block_000/layer_000/SelfAttention/relative_attention_bias"]
+  assert "decoder/block_001/layer_002/DenseReluDense/wi/kernel" in mesh
+  assert mesh[-2:] == ["decoder/block_001/layer_002/DenseReluDense/wo/kernel",
+                       "decoder/rms_norm/scale"]
+  # Embedding; per encoder block 2 norms, q k v o, wi wo; per decoder block
+  # 3 norms, 2 x q k v o, wi wo; 2 relative biases; 2 final norms.
+  assert len(weights) == 1 + 2 * 8 + 2 * 13 + 2 + 2
+  v11 = names.weight_names(dataclasses.replace(
+      TINY, activation=("gelu", "linear"), shared_softmax=False))
+  assert [(w.mesh_name, w.hf_name, w.mesh_shape) for w in v11
+          if "DenseReluDense" in w.mesh_name][:3] == [
+              ("encoder/block_000/layer_001/DenseReluDense/wi_0/kernel",
+               "encoder.block.0.layer.1.DenseReluDense.wi_0.weight", (8, 16)),
+              ("encoder/block_000/layer_001/DenseReluDense/wi_1/kernel",
+               "encoder.block.0.layer.1.DenseReluDense.wi_1.weight", (8, 16)),
+              ("encoder/block_000/layer_001/DenseReluDense/wo/kernel",
+               "encoder.block.0.layer.1.DenseReluDense.wo.weight", (16, 8))]
+  assert (v11[-1].mesh_name, v11[-1].hf_name, v11[-1].mesh_shape) == (
+      "decoder/logits/kernel", "lm_head.weight", (8, 256))
+
+
+def test_activations_and_hugging_face_configs():
+  assert names.feed_forward_proj(["gelu", "linear"]) == "gated-gelu"
+  assert names.feed_forward_proj(["relu"]) == "relu"
+  assert names.mesh_activation(True, "gelu_new") == ("gelu", "linear")
+  with pytest.raises(names.UnsupportedModelError, match=(
+      r"DenseReluDense.activation = 'swish' is not supported; supported: "
+      r"'relu', 'gelu', \['relu', 'linear'\], \['gelu', 'linear'\]")):
+    names.feed_forward_proj(["swish"])
+  with pytest.raises(names.UnsupportedModelError, match=(
+      r"the Hugging Face activation 'gelu' has no Mesh TF equivalent")):
+    names.shape_from_hf_config({"vocab_size": 8, "d_model": 4, "d_ff": 8,
+                                "d_kv": 2, "num_heads": 2,
+                                "feed_forward_proj": "gelu"})
+  with pytest.raises(names.UnsupportedModelError, match=(
+      r"decoder_start_token_id = 2 is not supported: Mesh TF's T5 uses 0")):
+    names.shape_from_hf_config({"vocab_size": 8, "d_model": 4, "d_ff": 8,
+                                "d_kv": 2, "num_heads": 2,
+                                "decoder_start_token_id": 2})
+  kwargs = names.hf_config_kwargs(TINY)
+  assert {k: kwargs[k] for k in ("feed_forward_proj", "tie_word_embeddings",
+                                 "pad_token_id", "eos_token_id",
+                                 "decoder_start_token_id",
+                                 "relative_attention_max_distance")} == {
+      "feed_forward_proj": "relu", "tie_word_embeddings": True,
+      "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0,
+      "relative_attention_max_distance": 128}
+
+
+def test_written_gin_reads_back_as_the_same_model():
+  for shape in (TINY, dataclasses.replace(
+      TINY, activation=("gelu", "linear"), shared_softmax=False,
+      dropout_rate=0.0)):
+    text = operative_gin.operative_config_text(shape, "bfloat16", 1)
+    config = operative_gin.read_model_config(text)
+    assert config == operative_gin.ModelConfig(
+        num_heads=2, d_kv=4, d_ff=16, d_model=8, num_layers=(2, 2),
+        activation=shape.activation, shared_softmax=shape.shared_softmax,
+        num_buckets=32, epsilon=1e-6, dropout_rate=shape.dropout_rate,
+        master_dtype="bfloat16", vocab_divisor=1)
+  bindings = operative_gin.read_bindings(
+      "d_ff = 256\nencoder/DenseReluDense.hidden_size = %d_ff\n"
+      "decoder/LayerStack.sublayers_initial = [@transformer.sublayer_dropout]")
+  assert bindings == {
+      ("", "d_ff", ""): 256,
+      ("encoder", "DenseReluDense", "hidden_size"): operative_gin.Macro("d_ff"),
+      ("decoder", "LayerStack", "sublayers_initial"): [
+          operative_gin.Reference("transformer.sublayer_dropout")]}
+  assert operative_gin.lookup(bindings, "encoder", "DenseReluDense",
+                              "hidden_size") == 256
+  assert operative_gin.lookup(bindings, "decoder", "LayerStack",
+                              "sublayers_initial") == ["sublayer_dropout"]
+
+
+@pytest.mark.parametrize("binding,message", [
+    ("DenseReluDense.activation = 'swish'",
+     r"DenseReluDense.activation = 'swish' is not supported"),
+    ("SelfAttention.relative_attention_type = 'bias'",
+     r"encoder/SelfAttention.relative_attention_type = 'bias' is not "
+     r"supported: Hugging Face T5 has one relative attention bias per stack"),
+    ("decoder/DenseReluDense.hidden_size = 32",
+     r"d_ff differs between the stacks \(encoder: 16, decoder: 32\)"),
+    ("Unitransformer.positional_embedding = True",
+     r"encoder/Unitransformer.positional_embedding = True is not supported"),
+    ("decoder/make_layer_stack.layers = [@SelfAttention, @DenseReluDense]",
+     r"decoder/make_layer_stack.layers = \['SelfAttention', "
+     r"'DenseReluDense'\] is not supported"),
+])
+def test_unsupported_bindings_are_named(tmp_path, binding, message):
+  write_fake_model(tmp_path, TINY, operative_gin.operative_config_text(TINY) +
+                   binding + "\n")
+  with pytest.raises(names.UnsupportedModelError, match=message):
+    convert.to_hf(str(tmp_path), str(tmp_path / "hf"))
+
+
+def test_checkpoints_that_do_not_fit_are_named(tmp_path):
+  heads = operative_gin.operative_config_text(TINY).replace(
+      "num_heads = 2", "num_heads = 3")
+  write_fake_model(tmp_path / "heads", TINY, heads)
+  with pytest.raises(names.UnsupportedModelError, match=(
+      r"encoder/block_000/layer_000/SelfAttention/q has shape \[8, 8\]; a "
+      r"T5 1.0 with 3 heads of d_kv 4, d_ff 16 needs \[8, 12\]")):
+    convert.to_hf(str(tmp_path / "heads"), str(tmp_path / "hf"))
+  write_fake_model(tmp_path / "missing", TINY, drop=["decoder/rms_norm/scale"])
+  with pytest.raises(names.UnsupportedModelError, match=(
+      r"the checkpoint has no variable decoder/rms_norm/scale, which a T5 1.0 "
+      r"of this shape has")):
+    convert.to_hf(str(tmp_path / "missing"), str(tmp_path / "hf"))
+  write_fake_model(tmp_path / "extra", TINY, extra={
+      "encoder/block_001/layer_000/SelfAttention/relative_attention_bias":
+          np.zeros((2, 32), np.float32)})
+  with pytest.raises(names.UnsupportedModelError, match=(
+      r"the checkpoint has variables a T5 1.0 does not have: "
+      r"encoder/block_001/layer_000/SelfAttention/relative_attention_bias")):
+    convert.to_hf(str(tmp_path / "extra"), str(tmp_path / "hf"))
+
+
+def test_directories_without_a_checkpoint_are_clear_errors(tmp_path, capsys):
+  (tmp_path / "empty").mkdir()
+  assert cli.main(["convert", str(tmp_path / "empty"), "--output_dir",
+                   str(tmp_path / "hf")]) == 2
+  assert capsys.readouterr().err == (
+      "wt5 convert: error: %s: no Mesh TF checkpoint (model.ckpt-<step>.index)"
+      " here\n" % (tmp_path / "empty"))
+  assert cli.main(["convert", str(tmp_path / "empty"), "--to", "mtf",
+                   "--output_dir", str(tmp_path / "m")]) == 2
+  assert capsys.readouterr().err == (
+      "wt5 convert: error: %s: no Hugging Face model here (no config.json, no "
+      "checkpoint-<step>/config.json)\n" % (tmp_path / "empty"))
+  write_fake_model(tmp_path / "nogin", TINY)
+  os.remove(tmp_path / "nogin" / "operative_config.gin")
+  with pytest.raises(convert.ConvertError, match=(
+      r"nogin: no operative_config.gin, which records the model's shape")):
+    convert.to_hf(str(tmp_path / "nogin"), str(tmp_path / "hf"))
+  with pytest.raises(convert.ConvertError, match=(
+      r"nogin has no checkpoint of step 7; steps: 5")):
+    convert.to_hf(str(tmp_path / "nogin"), str(tmp_path / "hf"), step=7)
+
+
+def test_fake_model_round_trip_and_hugging_face_dir_is_not_mesh(tmp_path):
+  """Random weights, T5 1.1: Mesh TF -> HF -> Mesh TF keeps every value."""
+  shape = dataclasses.replace(TINY, activation=("gelu", "linear"),
+                              shared_softmax=False)
+  write_fake_model(tmp_path / "m", shape)
+  out, converted = convert.to_hf(str(tmp_path / "m"), str(tmp_path / "hf"))
+  assert converted == shape
+  assert out == str(tmp_path / "hf" / "checkpoint-5")
+  with pytest.raises(convert.ConvertError, match=(
+      r"checkpoint-5 is a Hugging Face model directory; to write a Mesh TF "
+      r"checkpoint add --to mtf")):
+    convert.to_hf(out, str(tmp_path / "x"))
+  convert.to_mesh(str(tmp_path / "hf"), str(tmp_path / "back"))
+  before = raw_variables(str(tmp_path / "m" / "model.ckpt-5"))
+  after = raw_variables(str(tmp_path / "back" / "model.ckpt-5"))
+  assert sorted(before) == sorted(after)
+  for name, (dtype, value) in before.items():
+    assert after[name][0] == dtype, name
+    assert np.array_equal(after[name][1], value), name
