@@ -452,3 +452,93 @@ def test_wt5_lengths_command(demo, tmp_path, capsys):
                             "rounded up to a multiple of 8\n")
   with open(output) as f:
     assert f.read() == report.gin_text()
+
+
+# ---------------------------------------------------------------------------
+# End to end.
+# ---------------------------------------------------------------------------
+
+MIXTURE = "custom_nli_100_explanations"
+E2E_LENGTHS = {"inputs": 64, "targets": 32}
+E2E_STEPS = 10
+
+
+def run_binary(command, env, log_path):
+  """Runs t5_mesh_transformer with the test's task module; returns its log."""
+  command = [arg.replace("--module_import=wt5.mixtures",
+                         "--module_import=custom_tasks_module")
+             for arg in command]
+  result = subprocess.run(command, env=env, capture_output=True, text=True,
+                          check=False, timeout=300)
+  log = result.stdout + result.stderr
+  with open(log_path, "w", encoding="utf-8") as f:
+    f.write(log)
+  assert result.returncode == 0, log[-3000:]
+  return log
+
+
+@pytest.mark.slow
+@pytest.mark.binary
+@pytest.mark.timeout(900)
+def test_custom_mixture_end_to_end(demo, tmp_path, capsys):
+  """t5_mesh_transformer trains and evaluates a custom mixture; wt5 score,
+  wt5 report, wt5 export and wt5 train work on it unchanged."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join(
+      [os.path.dirname(os.path.abspath(__file__))] +
+      [p for p in [os.environ.get("PYTHONPATH")] if p]))
+  settings = mtf_binary.RunSettings(
+      data_dir=demo["data_dir"], model=mtf_binary.ModelShape(64, 256, 16, 4, 1),
+      steps=E2E_STEPS, checkpoints=1, sequence_length=E2E_LENGTHS,
+      tokens_per_batch=512)
+  binary = mtf_binary.find_binary()
+  model_dir = str(tmp_path / "model")
+  train_log = run_binary(mtf_binary.train_command(binary, MIXTURE, model_dir,
+                                                  settings),
+                         env, str(tmp_path / "train.log"))
+  assert any(mtf_binary.parse_loss(line) for line in train_log.splitlines())
+  eval_log = run_binary(mtf_binary.eval_command(binary, MIXTURE, model_dir,
+                                                settings),
+                        env, str(tmp_path / "eval.log"))
+  logged = mtf_binary.collect_metrics(eval_log.splitlines())
+  assert list(logged) == ["custom_nli_eval"]
+  assert sorted(logged["custom_nli_eval"]) == ["accuracy", "bleu",
+                                               "expln1_length"]
+
+  eval_dir = os.path.join(model_dir, "validation_eval")
+  validation = tfds_rows(demo["data_dir"], "esnli:0.1.0", "validation")
+  assert eval_files.read_values(os.path.join(
+      eval_dir, "custom_nli_eval_inputs")) == [
+          ("explain nli hypothesis: %s premise: %s" % (
+              ex["hypothesis"], ex["premise"])).encode() for ex in validation]
+  assert eval_files.read_values(os.path.join(
+      eval_dir, "custom_nli_eval_targets")) == [
+          {"label": NLI[ex["label"]],
+           "explanations": [ex[k] for k in EXPLANATIONS if ex[k]]}
+          for ex in validation]
+
+  scores_dir = str(tmp_path / "scores")
+  assert cli.main(["score", eval_dir, "--output_dir", scores_dir,
+                   "--no_plot"]) == 0
+  with open(os.path.join(scores_dir, "scores.json")) as f:
+    scores = json.load(f)["custom_nli_eval"][str(E2E_STEPS)]
+  for key, by_step in logged["custom_nli_eval"].items():
+    assert scores[key] == pytest.approx(by_step[E2E_STEPS], abs=1e-3), key
+  html = str(tmp_path / "report.html")
+  assert cli.main(["report", eval_dir, "--output", html]) == 0
+  with open(html, encoding="utf-8") as f:
+    assert "custom_nli_eval" in f.read()
+  capsys.readouterr()
+
+  export_dir = str(tmp_path / "export")
+  export.export(MIXTURE, "train", export_dir, E2E_LENGTHS, num_examples=32)
+  export.export(MIXTURE, "validation", export_dir, E2E_LENGTHS)
+  torch_dir = str(tmp_path / "torch")
+  result = subprocess.run(
+      [sys.executable, "-m", "wt5.cli", "train", "--export", export_dir,
+       "--model_dir", torch_dir, "--model", "tiny", "--steps", "2",
+       "--batch_size", "4", "--save_steps", "2"],
+      env=dict(env, HF_HUB_OFFLINE="1"), capture_output=True, text=True,
+      check=False, timeout=300)
+  assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+  assert "Trained to step 2" in result.stdout
+  assert os.path.isdir(os.path.join(torch_dir, "checkpoint-2"))
