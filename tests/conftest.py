@@ -4,11 +4,23 @@
 t5_mesh_transformer binary trains and evaluates both demo mixtures); the
 end-to-end tests check what it wrote and the report tests render its eval
 directories.
+
+`demo_registry` is the factory of demo registries (demo TFDS data, a
+vocabulary, every task and mixture registered on them, restored afterwards;
+see tests/demo_registry.py); `small_vocab` is the session's small
+SentencePiece model, which a registry uses unless a test asks for its own:
+
+    @pytest.fixture(scope="module")
+    def registry(demo_registry):
+      with demo_registry("wt5_export", sources=["esnli"]) as reg:
+        yield reg  # reg.data_dir, reg.vocab_model, reg.vocabulary, reg.root
 """
 
 import io
 
 import pytest
+
+import demo_registry as demo_registry_lib
 
 from wt5 import cli
 from wt5.demo import command as demo
@@ -30,3 +42,29 @@ def demo_run(tmp_path_factory):
        "--checkpoints", "2", "--examples", "2"]))
   results = demo.run_demo(options, out=out)
   return output_dir, {r.mixture: r for r in results}, out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def small_vocab(tmp_path_factory):
+  """A 600-piece SentencePiece model trained on small demo data of every source."""
+  root = tmp_path_factory.mktemp("small_vocab")
+  data_dir = demo_registry_lib.write_data(
+      root, sizes=demo_registry_lib.SMALL_VOCAB_SIZES)
+  return demo_registry_lib.train_vocab(data_dir, root)
+
+
+@pytest.fixture(scope="session")
+def demo_registry(tmp_path_factory, request):
+  """`demo_registry(name, sizes=..., sources=..., vocab_size=N | own_vocab=False)`.
+
+  A context manager: demo data under a new directory `name`, every task and
+  mixture registered on the session's `small_vocab`, or on a vocabulary
+  trained on this data when `own_vocab` (of `vocab_size` pieces); on exit the
+  registration, data dir override and cache dirs are put back.
+  """
+  def make(name, *, own_vocab=False, **kwargs):
+    vocab_model = (None if own_vocab else
+                   request.getfixturevalue("small_vocab"))
+    return demo_registry_lib.make(tmp_path_factory.mktemp(name),
+                                  vocab_model=vocab_model, **kwargs)
+  return make

@@ -18,12 +18,8 @@ import seqio
 import tensorflow_datasets as tfds
 
 from wt5 import caching
-from wt5.demo import datasets as demo_data
 from wt5.scoring import eval_files
-from wt5 import mixtures
 from wt5.mtf import binary as mtf_binary
-from wt5 import tasks
-from wt5 import vocab
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 BIN_DIR = os.path.dirname(sys.executable)
@@ -65,6 +61,9 @@ BINARY_OPTIONS = dict(steps=10, checkpoints=1, tokens_per_batch=256,
                       model=mtf_binary.ModelShape(d_model=32, d_ff=64, d_kv=8,
                                                   num_heads=2, num_layers=1))
 
+# The cache job; the first test on the cache also waits for it.
+JOB_TIMEOUT_S = 420
+
 
 def _env(**extra):
   env = dict(os.environ)
@@ -73,45 +72,40 @@ def _env(**extra):
 
 
 @pytest.fixture(scope="module")
-def cached(tmp_path_factory):
-  """Demo data, vocabulary and ONE cache job for all the tasks."""
-  root = tmp_path_factory.mktemp("wt5_cache")
-  data_dir = str(root / "tfds")
-  demo_data.write_demo_data(data_dir, sizes=SIZES, sources=SOURCES)
-  model = demo_data.train_demo_vocabulary(data_dir, str(root / "spm"),
-                                          vocab_size=600)
-  cache_dir = str(root / "cache")
-  probe_dir = root / "probe"
-  probe_dir.mkdir()
-  command = caching.cache_command(
-      CACHED_TASKS, cache_dir, data_dir,
-      extra_flags=["--module_import=beam_worker_probe", "--min_shards=1"])
-  command[0] = os.path.join(BIN_DIR, command[0])
-  env = _env(WT5_VOCAB_MODEL=model, WT5_PROBE_DIR=str(probe_dir),
-             PYTHONPATH=os.pathsep.join(
-                 [TESTS_DIR] + sys.path[1:]))
-  log_path = str(root / "cache_job.log")
-  with open(log_path, "w") as log:
-    job = subprocess.Popen(command, env=env, stdout=log,
-                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    rc = job.wait()
-  with open(log_path) as f:
-    log_text = f.read()
-  assert rc == 0, "seqio_cache_tasks failed:\n" + log_text[-4000:]
+def cached(demo_registry):
+  """Demo data, the session's vocabulary and ONE cache job for all the tasks."""
+  with demo_registry("wt5_cache", sizes=SIZES, sources=SOURCES) as reg:
+    root, data_dir, model = reg.root, reg.data_dir, reg.vocab_model
+    cache_dir = str(root / "cache")
+    probe_dir = root / "probe"
+    probe_dir.mkdir()
+    command = caching.cache_command(
+        CACHED_TASKS, cache_dir, data_dir,
+        extra_flags=["--module_import=beam_worker_probe", "--min_shards=1"])
+    command[0] = os.path.join(BIN_DIR, command[0])
+    env = _env(WT5_VOCAB_MODEL=model, WT5_PROBE_DIR=str(probe_dir),
+               PYTHONPATH=os.pathsep.join(
+                   [TESTS_DIR] + sys.path[1:]))
+    log_path = str(root / "cache_job.log")
+    with open(log_path, "w") as log:
+      job = subprocess.Popen(command, env=env, stdout=log,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+      try:
+        rc = job.wait(timeout=JOB_TIMEOUT_S)
+      except subprocess.TimeoutExpired:
+        job.kill()
+        job.wait()
+        raise
+    with open(log_path) as f:
+      log_text = f.read()
+    assert rc == 0, "seqio_cache_tasks failed:\n" + log_text[-4000:]
 
-  # The tasks of this process read the same data with the same vocabulary.
-  old_cache_dirs = list(seqio.utils.get_global_cache_dirs())
-  seqio.set_tfds_data_dir_override(data_dir)
-  seqio.add_global_cache_dirs([cache_dir])
-  tasks.register_tasks(vocab.WT5Vocabulary(model))
-  mixtures.register_mixtures()
-  yield {"data_dir": data_dir, "model": model, "cache_dir": cache_dir,
-         "probe_dir": str(probe_dir), "job_pid": job.pid, "log": log_text,
-         "root": root}
-  seqio.set_tfds_data_dir_override(None)
-  seqio.set_global_cache_dirs(old_cache_dirs)
-  tasks.register_tasks()
-  mixtures.register_mixtures()
+    # The tasks of this process read the same data with the same vocabulary
+    # (the registry puts the global cache dirs back afterwards).
+    seqio.add_global_cache_dirs([cache_dir])
+    yield {"data_dir": data_dir, "model": model, "cache_dir": cache_dir,
+           "probe_dir": str(probe_dir), "job_pid": job.pid, "log": log_text,
+           "root": root}
 
 
 def token_pairs(task_name, split, use_cached):
@@ -124,6 +118,9 @@ def token_pairs(task_name, split, use_cached):
       for ex in ds.as_numpy_iterator())
 
 
+@pytest.mark.beam
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("family", sorted(FAMILY_TASKS))
 def test_cached_examples_equal_the_on_the_fly_ones(cached, family):
   task_name, sizes = FAMILY_TASKS[family]
@@ -144,6 +141,9 @@ def test_cached_examples_equal_the_on_the_fly_ones(cached, family):
     assert task.get_cached_stats(split)["examples"] == size
 
 
+@pytest.mark.beam
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_the_workers_see_the_vocabulary_setting(cached):
   seen = {}
   for name in os.listdir(cached["probe_dir"]):
@@ -178,6 +178,10 @@ def binary_command(cached, kind, mixture, model_dir):
       "--additional_task_cache_dirs=%s" % cached["cache_dir"]]
 
 
+@pytest.mark.beam
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.binary
 def test_the_stock_binary_trains_and_evaluates_from_the_cache(cached):
   model_dir = str(cached["root"] / "model")
   rc, log = run_binary(binary_command(cached, "train", TRAIN_TASK, model_dir),
@@ -207,6 +211,10 @@ def test_the_stock_binary_trains_and_evaluates_from_the_cache(cached):
   assert len(eval_files.read_values(predictions)) == 6
 
 
+@pytest.mark.beam
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.binary
 def test_a_task_that_is_not_cached_says_how_to_cache_it(cached):
   model_dir = str(cached["root"] / "model_partly_cached")
   rc, log = run_binary(

@@ -11,10 +11,7 @@ import seqio
 
 import no_tensorflow
 from wt5 import cli
-from wt5.demo import datasets as demo_data
 from wt5.export import command as export
-from wt5 import mixtures
-from wt5 import tasks
 from wt5 import vocab
 from wt5.export import files as export_data
 from wt5.pytorch import decoding
@@ -31,21 +28,10 @@ MIXTURE = "esnli_mnli_all_explanations"
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-  """Demo data of e-SNLI and MNLI and a vocabulary; tasks registered on it."""
-  root = tmp_path_factory.mktemp("wt5_export")
-  data_dir = str(root / "tfds")
-  demo_data.write_demo_data(data_dir, sizes=SIZES, sources=SOURCES)
-  model = demo_data.train_demo_vocabulary(data_dir, str(root / "spm"),
-                                          vocab_size=600)
-  test_vocab = vocab.WT5Vocabulary(model)
-  seqio.set_tfds_data_dir_override(data_dir)
-  tasks.register_tasks(test_vocab)
-  mixtures.register_mixtures()
-  yield root, data_dir, test_vocab
-  seqio.set_tfds_data_dir_override(None)
-  tasks.register_tasks()
-  mixtures.register_mixtures()
+def registry(demo_registry):
+  """Demo data of e-SNLI and MNLI; tasks registered on the session vocabulary."""
+  with demo_registry("wt5_export", sizes=SIZES, sources=SOURCES) as reg:
+    yield reg.root, reg.data_dir, reg.vocabulary
 
 
 def as_record_fields(ex):
@@ -197,7 +183,7 @@ def test_reader_imports_without_tensorflow(registry):
       "assert not [m for m in %r if sys.modules.get(m) is not None]\n" % (
           out, no_tensorflow.BLOCKED))
   result = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, check=False)
+                          text=True, check=False, timeout=120)
   assert result.returncode == 0, result.stderr
   first = export_data.read_split(out, "train")[0]["task"]
   assert result.stdout == "150 %s\n" % first

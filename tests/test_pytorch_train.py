@@ -24,13 +24,9 @@ import seqio  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import no_tensorflow  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5 import cli
-from wt5.demo import datasets as demo_data
 from wt5.scoring import eval_files
 from wt5.export import command as export
-from wt5 import mixtures
 from wt5.scoring import eval_dir as scoring
-from wt5 import tasks
-from wt5 import vocab
 from wt5.export import files as export_data
 from wt5.pytorch import batching
 from wt5.pytorch import evaluate as evaluate_lib
@@ -44,38 +40,30 @@ SAVE_STEPS = 60
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(demo_registry):
   """Exports demo e-SNLI, trains a tiny model 120 steps, evaluates both checkpoints."""
-  root = tmp_path_factory.mktemp("wt5_torch")
-  data_dir = str(root / "tfds")
-  demo_data.write_demo_data(
-      data_dir, sources=["esnli"],
-      sizes={"esnli": {"train": 600, "validation": 60, "test": 2}})
-  spm_model = demo_data.train_demo_vocabulary(data_dir, str(root / "spm"),
-                                              vocab_size=600)
-  seqio.set_tfds_data_dir_override(data_dir)
-  tasks.register_tasks(vocab.WT5Vocabulary(spm_model))
-  mixtures.register_mixtures()
-  export_dir = str(root / "export")
-  export.export(TASK, "train", export_dir, LENGTHS, num_examples=600,
-                data_dir=data_dir)
-  export.export(TASK, "validation", export_dir, LENGTHS, data_dir=data_dir)
-  model_dir = str(root / "model")
-  progress = io.StringIO()
-  summary = train_lib.train(train_lib.TrainOptions(
-      export_dir, model_dir, model="tiny", steps=STEPS, batch_size=16,
-      learning_rate=3e-3, dropout_rate=0.0, save_steps=SAVE_STEPS,
-      logging_steps=20), out=progress)
-  log = io.StringIO()
-  results = evaluate_lib.evaluate(model_dir, export_dir, out=log)
-  yield {"root": root, "export": export_dir, "model_dir": model_dir,
-         "summary": summary, "progress": progress.getvalue(),
-         "results": results, "log": log.getvalue(), "spm": spm_model}
-  seqio.set_tfds_data_dir_override(None)
-  tasks.register_tasks()
-  mixtures.register_mixtures()
+  with demo_registry(
+      "wt5_torch", sources=["esnli"],
+      sizes={"esnli": {"train": 600, "validation": 60, "test": 2}}) as reg:
+    root, data_dir = reg.root, reg.data_dir
+    export_dir = str(root / "export")
+    export.export(TASK, "train", export_dir, LENGTHS, num_examples=600,
+                  data_dir=data_dir)
+    export.export(TASK, "validation", export_dir, LENGTHS, data_dir=data_dir)
+    model_dir = str(root / "model")
+    progress = io.StringIO()
+    summary = train_lib.train(train_lib.TrainOptions(
+        export_dir, model_dir, model="tiny", steps=STEPS, batch_size=16,
+        learning_rate=3e-3, dropout_rate=0.0, save_steps=SAVE_STEPS,
+        logging_steps=20), out=progress)
+    log = io.StringIO()
+    results = evaluate_lib.evaluate(model_dir, export_dir, out=log)
+    yield {"root": root, "export": export_dir, "model_dir": model_dir,
+           "summary": summary, "progress": progress.getvalue(),
+           "results": results, "log": log.getvalue(), "spm": reg.vocab_model}
 
 
+@pytest.mark.slow
 def test_tiny_model_learns_the_labels(run):
   accuracy = run["results"][TASK][STEPS]["accuracy"]
   assert accuracy >= 80.0, run["results"]  # chance: 33.3
@@ -83,6 +71,7 @@ def test_tiny_model_learns_the_labels(run):
   assert "eval/esnli_v010/accuracy at step 120: %.3f\n" % accuracy in run["log"]
 
 
+@pytest.mark.slow
 def test_eval_files_rescore_to_the_values_of_the_run(run):
   eval_dir = os.path.join(run["model_dir"], "validation_eval")
   report = scoring.score_eval_dir(eval_dir)
@@ -97,6 +86,7 @@ def test_eval_files_rescore_to_the_values_of_the_run(run):
     assert math.isclose(scored[key], value, rel_tol=0, abs_tol=1e-9), key
 
 
+@pytest.mark.slow
 def test_eval_files_are_in_t5_mesh_transformers_format(run):
   eval_dir = os.path.join(run["model_dir"], "validation_eval")
   assert sorted(os.listdir(eval_dir)) == [
@@ -122,6 +112,7 @@ def test_eval_files_are_in_t5_mesh_transformers_format(run):
   assert sorted(first) == ["explanations", "label"]
 
 
+@pytest.mark.slow
 def test_checkpoints_progress_and_tensorboard(run):
   assert train_lib.checkpoint_steps(run["model_dir"]) == [SAVE_STEPS, STEPS]
   summary = run["summary"]
@@ -142,23 +133,28 @@ def test_checkpoints_progress_and_tensorboard(run):
   assert losses[-1] < losses[0]
 
 
-def test_resume_continues_from_the_newest_checkpoint(run):
+@pytest.mark.slow
+def test_resume_continues_from_the_newest_checkpoint(run, tmp_path):
+  # A copy of the run's model directory, which the other tests read as the
+  # run left it.
+  model_dir = str(tmp_path / "model")
+  shutil.copytree(run["model_dir"], model_dir)
   with pytest.raises(model_lib.ModelError,
                      match=r"already holds checkpoints \(the newest "
                      r"checkpoint-120\); pass --resume"):
-    train_lib.train(train_lib.TrainOptions(run["export"], run["model_dir"],
+    train_lib.train(train_lib.TrainOptions(run["export"], model_dir,
                                            model="tiny", steps=STEPS + 4))
   summary = train_lib.train(train_lib.TrainOptions(
-      run["export"], run["model_dir"], model="tiny", steps=STEPS + 4,
+      run["export"], model_dir, model="tiny", steps=STEPS + 4,
       batch_size=16, learning_rate=3e-3, dropout_rate=0.0, save_steps=SAVE_STEPS,
       logging_steps=20, resume=True), out=io.StringIO())
-  assert summary["resumed_from"] == os.path.join(run["model_dir"],
+  assert summary["resumed_from"] == os.path.join(model_dir,
                                                  "checkpoint-%d" % STEPS)
   assert summary["global_step"] == STEPS + 4 and summary["steps"] == 3
-  assert train_lib.checkpoint_steps(run["model_dir"])[-1] == STEPS + 4
+  assert train_lib.checkpoint_steps(model_dir)[-1] == STEPS + 4
 
 
-def test_vocabulary_mismatch_is_reported(run, tmp_path):
+def test_vocabulary_mismatch_is_reported(tmp_path):
   small = model_lib.load_model("tiny", 100)[0]
   small.save_pretrained(str(tmp_path / "m"))
   with pytest.raises(export_data.ExportError,
@@ -182,6 +178,7 @@ def test_collator_pads_inputs_and_masks_labels():
   assert fixed["labels"].tolist() == [[1, -100, -100]]
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_without_tensorflow(run):
   """`wt5 train` and `wt5 evaluate` with TensorFlow, t5 and seqio unimportable."""
   model_dir = str(run["root"] / "no_tf")
@@ -201,7 +198,7 @@ def test_train_and_evaluate_without_tensorflow(run):
           run["export"], model_dir, run["export"], model_dir, no_tensorflow.BLOCKED))
   env = dict(os.environ, HF_HUB_OFFLINE="1")
   result = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, check=False, env=env)
+                          text=True, check=False, env=env, timeout=240)
   assert result.returncode == 0, result.stderr[-3000:]
   assert "Trained to step 2" in result.stdout
   assert ("ERROR Cannot load the model 'google-t5/t5-small' from the Hugging "
@@ -242,6 +239,7 @@ def test_presets_mirror_t5_sizes():
     model_lib.preset_config("huge", 100)
 
 
+@pytest.mark.slow
 def test_raw_decodes_are_postprocessed_where_tensorflow_is(run, tmp_path):
   examples = export_data.read_split(run["export"], "validation", TASK)
   eval_dir = tmp_path / "validation_eval"

@@ -1,0 +1,101 @@
+"""The demo registry for tests: demo TFDS data, a vocabulary, registration.
+
+`registered(data_dir, vocab_model)` re-registers every WT5 task and mixture
+on a SentencePiece model and points seqio at a TFDS data dir, and on exit
+puts back what it found (the data dir override, the global cache dirs and
+the default registration):
+
+    with registered("/tmp/tfds", "/tmp/spm.model") as vocabulary:
+      seqio.get_mixture_or_task("esnli_v010").get_dataset(...)
+
+`make(root, sizes=..., sources=..., vocab_model=...)` writes the data under
+root/tfds first (and trains a vocabulary there when none is given). The
+fixtures `demo_registry` and `small_vocab` (tests/conftest.py) use these.
+"""
+
+import contextlib
+import dataclasses
+import pathlib
+from typing import Iterator, Mapping, Optional, Sequence
+
+# Small sizes of every demo source, enough text for a 600-piece vocabulary.
+SMALL_VOCAB_SIZES = {
+    "esnli": {"train": 300, "validation": 10, "test": 2},
+    "cos_e": {"train": 100, "validation": 10},
+    "movie_rationales": {"train": 20, "validation": 2, "test": 2},
+    "eraser_multi_rc": {"train": 30, "validation": 2, "test": 2},
+    "glue/mnli": {"train": 50, "validation_matched": 2,
+                  "validation_mismatched": 2, "test_matched": 2,
+                  "test_mismatched": 2},
+    "glue/mnli_matched": {"validation": 10, "test": 2},
+    "glue/mnli_mismatched": {"validation": 10, "test": 2},
+    "imdb_reviews/plain_text": {"train": 20, "test": 2, "unsupervised": 2},
+    "amazon_us_reviews/Books_v1_00": {"train": 20},
+}
+SMALL_VOCAB_SIZE = 600
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoRegistry:
+  """Where a test's demo data and vocabulary are, and the vocabulary."""
+  root: pathlib.Path
+  data_dir: str
+  vocab_model: str
+  vocabulary: object  # wt5.vocab.WT5Vocabulary
+
+
+@contextlib.contextmanager
+def registered(data_dir: str, vocab_model: str) -> Iterator[object]:
+  """Every WT5 task and mixture on `vocab_model`, reading `data_dir`."""
+  import seqio
+  from wt5 import mixtures
+  from wt5 import tasks
+  from wt5 import vocab
+
+  old_data_dir = seqio.utils._TFDS_DATA_DIR_OVERRIDE
+  old_cache_dirs = list(seqio.utils.get_global_cache_dirs())
+  vocabulary = vocab.WT5Vocabulary(vocab_model)
+  seqio.set_tfds_data_dir_override(data_dir)
+  tasks.register_tasks(vocabulary)
+  mixtures.register_mixtures()
+  try:
+    yield vocabulary
+  finally:
+    seqio.set_tfds_data_dir_override(old_data_dir)
+    seqio.set_global_cache_dirs(old_cache_dirs)
+    tasks.register_tasks()
+    mixtures.register_mixtures()
+
+
+def write_data(root: pathlib.Path,
+               sizes: Optional[Mapping[str, Mapping[str, int]]] = None,
+               sources: Optional[Sequence[str]] = None,
+               amazon_configs: Optional[Sequence[str]] = None) -> str:
+  """Writes demo data under root/tfds; returns that directory."""
+  from wt5.demo import datasets as demo_data
+  data_dir = str(root / "tfds")
+  kwargs = {} if amazon_configs is None else {"amazon_configs": amazon_configs}
+  demo_data.write_demo_data(data_dir, sizes=sizes, sources=sources, **kwargs)
+  return data_dir
+
+
+def train_vocab(data_dir: str, root: pathlib.Path,
+                vocab_size: int = SMALL_VOCAB_SIZE) -> str:
+  """A SentencePiece model trained on data_dir, under root/spm."""
+  from wt5.demo import datasets as demo_data
+  return demo_data.train_demo_vocabulary(data_dir, str(root / "spm"),
+                                         vocab_size=vocab_size)
+
+
+@contextlib.contextmanager
+def make(root: pathlib.Path, *, vocab_model: Optional[str] = None,
+         vocab_size: int = SMALL_VOCAB_SIZE,
+         sizes: Optional[Mapping[str, Mapping[str, int]]] = None,
+         sources: Optional[Sequence[str]] = None,
+         amazon_configs: Optional[Sequence[str]] = None
+        ) -> Iterator[DemoRegistry]:
+  """Demo data under root/tfds, registered on `vocab_model` (or one trained on it)."""
+  data_dir = write_data(root, sizes, sources, amazon_configs)
+  vocab_model = vocab_model or train_vocab(data_dir, root, vocab_size)
+  with registered(data_dir, vocab_model) as vocabulary:
+    yield DemoRegistry(root, data_dir, vocab_model, vocabulary)
