@@ -24,7 +24,11 @@ SMOKE_LOG := build/install-smoke.log
 # when it is missing (apt-get, through sudo unless run as root).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: venv browser test install-smoke demo bench clean
+# `make test-fast`: the tests that need no t5_mesh_transformer run, Beam job,
+# browser or fresh venv (pytest.ini's markers), in under two minutes.
+FAST := not slow and not binary and not beam and not browser and not venv
+
+.PHONY: venv browser test test-fast install-smoke demo bench clean
 
 venv: $(STAMP)
 
@@ -49,6 +53,9 @@ test: $(STAMP) browser
 	echo "[wt5] install smoke:"; cat $(SMOKE_LOG); \
 	if [ $$smoke_rc -ne 0 ]; then echo "[wt5] the install smoke FAILED"; fi; \
 	[ $$tests -eq 0 ] && [ $$smoke_rc -eq 0 ]
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -q -p no:cacheprovider -m "$(FAST)" $(PYTEST_ARGS)
 
 install-smoke:
 	PYTHON=$(PYTHON) bash $(SMOKE)

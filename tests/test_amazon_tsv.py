@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 
 from wt5.datasets import amazon_tsv
 from wt5 import cli
+from wt5 import tfds_data
 from wt5 import tasks
 from wt5 import vocab
 
@@ -164,7 +165,7 @@ def test_the_amazon_tasks_read_the_conversion(converted):
 
 
 def test_bad_files_are_clear_errors(tmp_path):
-  known = amazon_tsv.known_configs()
+  known = tfds_data.amazon_configs()
   assert "Books_v1_02" in known and "Digital_Ebook_Purchase_v1_01" in known
   assert amazon_tsv.config_from_filename(
       "/x/amazon_reviews_us_Digital_Ebook_Purchase_v1_01.tsv.gz", known) == (

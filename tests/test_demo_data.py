@@ -9,6 +9,7 @@ import sentencepiece as spm
 import tensorflow_datasets as tfds
 
 from wt5 import cli
+from wt5 import tfds_data
 from wt5.demo import datasets as demo_data
 from wt5.demo import templates as demo_templates
 
@@ -79,7 +80,7 @@ def test_every_catalogue_source_is_a_demo_source():
   names = {"imdb_reviews/plain_text:1.0.0" if n == "imdb_reviews:1.0.0" else n
            for n in names}
   written = demo_data.select_sources(
-      None, demo_data.all_amazon_configs())
+      None, tfds_data.amazon_configs())
   assert len(written) == 8 + 46
   assert {s.full_name for s in written} == names
 
@@ -166,7 +167,7 @@ def test_bad_arguments_are_named(tmp_path, kwargs, message):
 
 
 def test_all_amazon_configs_come_from_tfds():
-  configs = demo_data.all_amazon_configs()
+  configs = tfds_data.amazon_configs()
   assert len(configs) == 46
   assert configs[0] == "Wireless_v1_00" and "Books_v1_02" in configs
   assert demo_data.amazon_category("Digital_Ebook_Purchase_v1_01") == (

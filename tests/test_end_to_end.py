@@ -208,6 +208,9 @@ def test_training_progress_lines():
 # The end-to-end run.
 # ---------------------------------------------------------------------------
 
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # the first user of demo_run waits for the demo
 def test_demo_evaluates_the_registered_eval_tasks(demo_run):
   _, results, _ = demo_run
   assert list(results) == list(MIXTURES)
@@ -216,6 +219,9 @@ def test_demo_evaluates_the_registered_eval_tasks(demo_run):
     assert sorted(result.metrics) == sorted(EVAL_TASKS[mixture])
 
 
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # the first user of demo_run waits for the demo
 def test_metric_keys_and_ranges(demo_run):
   _, results, _ = demo_run
   for mixture, result in results.items():
@@ -231,6 +237,9 @@ def test_metric_keys_and_ranges(demo_run):
             assert value >= 0.0, (task, metric, value)
 
 
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # the first user of demo_run waits for the demo
 def test_eval_files_come_from_the_embedded_data(demo_run):
   output_dir, results, _ = demo_run
   data_dir = os.path.join(output_dir, "data")
@@ -277,6 +286,9 @@ def test_eval_files_come_from_the_embedded_data(demo_run):
                         "explanations"} for p in predictions)
 
 
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # the first user of demo_run waits for the demo
 def test_logged_metrics_match_the_prediction_files(demo_run):
   _, results, _ = demo_run
   for mixture, metric_fn, task in [
@@ -296,6 +308,9 @@ def test_logged_metrics_match_the_prediction_files(demo_run):
       assert logged[key] == pytest.approx(value, abs=1e-3), (task, key)
 
 
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # the first user of demo_run waits for the demo
 def test_demo_output_and_files(demo_run):
   output_dir, results, text = demo_run
   assert "== Training esnli_mnli_all_explanations: 30 steps" in text
@@ -334,6 +349,9 @@ def test_fresh_removes_only_what_the_demo_wrote(tmp_path):
   assert (tmp_path / "other" / "data" / "y").exists()
 
 
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # the first user of demo_run waits for the demo
 def test_wt5_score_rescores_the_demo_eval_dir(demo_run, tmp_path, capsys):
   """`wt5 score` recomputes the logged metrics (plus ERASER) offline."""
   _, results, _ = demo_run

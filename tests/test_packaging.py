@@ -31,7 +31,7 @@ def metadata(tmp_path_factory):
   out = tmp_path_factory.mktemp("egg_info")
   subprocess.run([sys.executable, "setup.py", "-q", "egg_info",
                   "--egg-base", str(out)], cwd=ROOT, check=True,
-                 capture_output=True)
+                 capture_output=True, timeout=120)
   (info,) = [p for p in out.iterdir() if p.name.endswith(".egg-info")]
   return importlib.metadata.PathDistribution(info)
 
@@ -145,7 +145,7 @@ def test_setup_py_on_another_python_says_which_to_use(tmp_path):
           "exec(compile(open('setup.py').read(), 'setup.py', 'exec'), "
           "{'__name__': '__main__', '__file__': 'setup.py'})")
   proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
-                        capture_output=True, text=True)
+                        capture_output=True, text=True, timeout=120)
   assert proc.returncode == 1
   assert proc.stderr.strip() == (
       "wt5 needs Python 3.10 or 3.11 (TensorFlow 2.12, which Mesh TensorFlow "

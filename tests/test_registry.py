@@ -197,6 +197,7 @@ def test_sequence_length_gin_files(filename, lengths):
     assert "utils.run.sequence_length = %r" % lengths in f.read()
 
 
+@pytest.mark.slow
 def test_import_is_cheap():
   """Importing wt5.mixtures loads no model, reads no data and opens no socket."""
   script = (

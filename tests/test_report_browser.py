@@ -80,6 +80,9 @@ def write_hostile_eval_dir(eval_dir):
               for s, ps in ESNLI_PREDICTIONS.items()})
 
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
 @pytest.fixture(scope="module")
 def browser():
   with sync_playwright() as playwright:
@@ -283,6 +286,8 @@ def test_ten_thousand_examples_page_and_filter(browser, tmp_path):
   assert page.evaluate("typeof window.__pwned") == "undefined"
 
 
+@pytest.mark.binary
+@pytest.mark.timeout(900)  # the first user of demo_run waits for the demo
 def test_report_of_the_demo_eval_dir(browser, demo_run, tmp_path):
   """The demo's movie-rationale evaluation: numbers and highlights."""
   _, results, _ = demo_run

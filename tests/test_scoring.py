@@ -525,5 +525,5 @@ def test_importing_the_module_stays_light():
   code = ("import sys, wt5.scoring.command; print(sorted(m for m in ('tensorflow', "
           "'seqio', 't5', 'matplotlib', 'mesh_tensorflow') if m in sys.modules))")
   result = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, check=True)
+                          text=True, check=True, timeout=120)
   assert result.stdout == "[]\n"
