@@ -204,6 +204,8 @@ def test_the_command_line(tmp_path, capsys):
   assert "nope.tsv: no such file" in capsys.readouterr().err
 
 
+@pytest.mark.beam
+@pytest.mark.slow
 def test_a_beam_pipeline_writes_the_same(converted):
   data_dir = str(converted["root"] / "tfds_beam")
   messages = []

@@ -402,6 +402,7 @@ def test_vocabulary_needs_data(tmp_path):
     demo_data.train_demo_vocabulary(str(tmp_path), str(tmp_path / "v"))
 
 
+@pytest.mark.slow
 def test_wt5_data_command(tmp_path, capsys):
   out_dir = tmp_path / "cli"
   assert cli.main(["data", "--data_dir", str(out_dir), "--vocab"]) == 0
