@@ -1,13 +1,12 @@
 """Property tests of the postprocessors and metrics over arbitrary input."""
 
-import importlib.util
 import math
-import pathlib
 
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+import reference_2020
 from wt5 import metrics
 from wt5 import postprocessors
 from wt5 import tokenization
@@ -15,16 +14,12 @@ from wt5 import tokenization
 SEPARATOR = " explanation: "
 _SETTINGS = settings(max_examples=400, deadline=None, derandomize=True, database=None)
 _FEW = settings(max_examples=15, deadline=None, derandomize=True, database=None)
-_BENCHMARK = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "extractive_eval.py"
 
 
 def _reference():
-  spec = importlib.util.spec_from_file_location("extractive_eval", _BENCHMARK)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
   import spacy  # pylint: disable=g-import-not-at-top
   tokenizer = spacy.blank("en").tokenizer
-  return lambda output, example, is_target: module.reference_extractive_explanations(
+  return lambda output, example, is_target: reference_2020.reference_extractive_explanations(
       output, example, is_target, tokenizer)
 
 
@@ -251,7 +246,6 @@ def test_postprocessed_fuzz_through_metrics(cases):
   _check_metric(metrics.esnli_metric(abstractive, abstractive[::-1]))
 
 
-_METRIC_REFERENCE = []
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)
@@ -259,16 +253,11 @@ _METRIC_REFERENCE = []
 def test_extractive_metric_equals_the_2020_computation(lists):
   """Where the 2020 computation (scikit-learn) returns, the values agree."""
   targets, predictions = lists
-  if not _METRIC_REFERENCE:
-    spec = importlib.util.spec_from_file_location("extractive_eval", _BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    _METRIC_REFERENCE.append(module.reference_metric)
   import warnings  # pylint: disable=g-import-not-at-top
   try:
     with warnings.catch_warnings():
       warnings.simplefilter("ignore")
-      expected = _METRIC_REFERENCE[0](targets, predictions)
+      expected = reference_2020.reference_metric(targets, predictions)
   except (TypeError, ValueError, ZeroDivisionError):
     return  # The 2020 code raises here (labels, empty arrays, no examples).
   result = metrics.extractive_explanations_metric(targets, predictions)

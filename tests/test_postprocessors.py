@@ -1,25 +1,14 @@
 """Tests of wt5.postprocessors and wt5.tokenization."""
 
-import importlib.util
 import logging
-import pathlib
 import random
 
 from absl import logging as absl_logging
 import pytest
 
+import reference_2020
 from wt5 import postprocessors
 from wt5 import tokenization
-
-_BENCHMARK = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "extractive_eval.py"
-
-
-def _load_benchmark():
-  spec = importlib.util.spec_from_file_location("extractive_eval", _BENCHMARK)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
 
 # abstractive_explanations
 
@@ -377,19 +366,18 @@ def _adversarial_examples(count, seed):
 
 
 def test_fast_path_equals_reference():
-  benchmark = _load_benchmark()
   import spacy  # pylint: disable=g-import-not-at-top
   reference_tokenizer = spacy.blank("en").tokenizer
   tokenization.clear_cache()
   cases = _adversarial_examples(300, seed=7)
-  examples = benchmark.make_examples(12, seed=3)
+  examples = reference_2020.make_examples(12, seed=3)
   cases += [(e["targets"], e, True) for e in examples]
   for checkpoint in range(3):
     cases += [(p, e, False) for p, e in zip(
-        benchmark.make_predictions(examples, checkpoint, seed=3), examples)]
+        reference_2020.make_predictions(examples, checkpoint, seed=3), examples)]
   compared = 0
   for output, example, is_target in cases:
-    expected = benchmark.reference_extractive_explanations(
+    expected = reference_2020.reference_extractive_explanations(
         output, example, is_target, reference_tokenizer)
     assert postprocessors.extractive_explanations(
         output, example=example, is_target=is_target) == expected, (output, example)
