@@ -17,9 +17,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from absl import logging
 
+from wt5 import answers
 from wt5 import tokenization
-
-EXPLANATION_SEPARATOR = " explanation: "
+from wt5.answers import EXPLANATION_SEPARATOR
 _INPUT_PREVIEW_CHARS = 200
 
 Span = Tuple[int, int]
@@ -37,10 +37,8 @@ def _as_text(value: Any, what: str) -> str:
   `_as_text(b"caf\\xc3\\xa9", "output")` -> "café". Bytes that are not valid
   UTF-8 are decoded with U+FFFD replacement characters.
   """
-  if isinstance(value, str):
-    return str(value)
-  if isinstance(value, bytes):
-    return bytes(value).decode("utf-8", errors="replace")
+  if isinstance(value, (str, bytes)):
+    return answers.as_text(value)
   if hasattr(value, "numpy"):  # A scalar tf.Tensor.
     value = value.numpy()
   elif hasattr(value, "item") and getattr(value, "shape", None) == ():

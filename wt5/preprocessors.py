@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 import seqio
 import tensorflow.compat.v2 as tf
 
-EXPLANATION_SEPARATOR = " explanation: "
+from wt5.answers import EXPLANATION_SEPARATOR
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 SENTIMENT_LABELS = ("negative", "positive")
 MULTIRC_LABELS = ("False", "True")

@@ -28,7 +28,9 @@ from wt5 import caching
 from wt5 import metrics
 from wt5 import postprocessors
 from wt5 import preprocessors
+from wt5 import tfds_data
 from wt5 import vocab
+from wt5.tfds_data import amazon_configs
 
 Splits = Union[None, Sequence[str], Mapping[str, str]]
 
@@ -219,14 +221,6 @@ ERASER_MULTI_RC = Family(
 )
 
 
-def amazon_configs() -> List[str]:
-  """The `amazon_us_reviews` configurations TFDS defines, in TFDS order.
-
-  -> ["Wireless_v1_00", "Watches_v1_00", ..., "Books_v1_02"] (46 names)
-  """
-  return [c.name for c in tfds.builder_cls("amazon_us_reviews").BUILDER_CONFIGS]
-
-
 def amazon_task(config: str, evaluation: bool = False) -> str:
   """Task name of an Amazon configuration.
 
@@ -243,12 +237,13 @@ def _amazon_rows(evaluation: bool) -> List[Row]:
   else:
     splits, kwargs = {"train": "train[10%:]", "validation": "train[:10%]"}, {}
   return [Row(amazon_task(c, evaluation), splits, kwargs,
-              source="amazon_us_reviews/%s:0.1.0" % c)
+              source="%s/%s:%s" % (tfds_data.AMAZON, c,
+                                   tfds_data.AMAZON_VERSION))
           for c in amazon_configs()]
 
 
 AMAZON = Family(
-    source="amazon_us_reviews",
+    source=tfds_data.AMAZON,
     preprocessor=preprocessors.amazon_reviews,
     postprocessor=_SENTIMENT_LABEL_ID,
     metrics=[t5.evaluation.metrics.accuracy],
@@ -256,7 +251,7 @@ AMAZON = Family(
 )
 
 AMAZON_EXPLAIN = Family(
-    source="amazon_us_reviews",
+    source=tfds_data.AMAZON,
     preprocessor=preprocessors.amazon_reviews,
     postprocessor=postprocessors.extractive_explanations,
     metrics=[metrics.extractive_explanations_metric],

@@ -28,12 +28,14 @@ import sys
 from typing import (Callable, Dict, IO, Iterator, List, Optional,
                     Sequence, Tuple)
 
+from wt5 import tfds_data
+
 HEADER = ("marketplace", "customer_id", "review_id", "product_id",
           "product_parent", "product_title", "product_category", "star_rating",
           "helpful_votes", "total_votes", "vine", "verified_purchase",
           "review_headline", "review_body", "review_date")
-NAME = "amazon_us_reviews"
-VERSION = "0.1.0"
+NAME = tfds_data.AMAZON
+VERSION = tfds_data.AMAZON_VERSION
 FILE_PATTERN = re.compile(r"^amazon_reviews_us_(?P<config>.+?)\.tsv(\.gz)?$")
 FLAGS = ("Y", "N")  # The ClassLabel names of `vine` and `verified_purchase`.
 
@@ -67,12 +69,6 @@ class Counts:
     reasons = ", ".join("%s: %d" % kv for kv in sorted(self.skipped.items()))
     return "read %d, written %d, skipped %d%s" % (
         self.read, self.written, total, " (%s)" % reasons if reasons else "")
-
-
-def known_configs() -> List[str]:
-  """The `amazon_us_reviews` configurations TFDS defines (46 names)."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  return [c.name for c in tfds.builder_cls(NAME).BUILDER_CONFIGS]
 
 
 def config_from_filename(path: str, known: Sequence[str]) -> str:
@@ -253,12 +249,11 @@ def convert(tsv_files: Sequence[str], data_dir: str,
   convert(["amazon_reviews_us_Books_v1_00.tsv"], "/d")
     -> {"Books_v1_00": Counts(read=5, written=4, skipped={"wrong number of columns": 1})}
   """
-  import shutil  # pylint: disable=g-import-not-at-top
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
   if not tsv_files:
     raise ValueError("no TSV files given")
-  known = known_configs()
+  known = tfds_data.amazon_configs()
   by_config: Dict[str, List[str]] = collections.OrderedDict()
   for path in tsv_files:
     if not os.path.isfile(path):
@@ -271,38 +266,41 @@ def convert(tsv_files: Sequence[str], data_dir: str,
                        "configuration" % (", ".join(paths), config))
 
   tfds.disable_progress_bar()
-  downloads = os.path.join(data_dir, "downloads")
-  had_downloads = os.path.exists(downloads)
   results = collections.OrderedDict()
-  for config, paths in by_config.items():
-    target = os.path.join(data_dir, NAME, config, VERSION)
-    if os.path.exists(target):
-      if not os.path.exists(os.path.join(target, "dataset_info.json")):
-        raise FileExistsError("%s exists but is not a prepared TFDS dataset; "
-                              "not replacing it" % target)
-      shutil.rmtree(target)
-    counts = Counts()
-    download_config = None
-    counts_dir = None
-    if pipeline_options is not None:
-      import tempfile  # pylint: disable=g-import-not-at-top
-      from apache_beam.options import pipeline_options as beam_options  # pylint: disable=g-import-not-at-top
-      os.makedirs(data_dir, exist_ok=True)
-      counts_dir = tempfile.mkdtemp(prefix="amazon_tsv_counts_",
-                                    dir=data_dir)
-      download_config = tfds.download.DownloadConfig(
-          beam_options=beam_options.PipelineOptions(list(pipeline_options)))
-    builder = _builder_class(paths, counts, report, counts_dir)(
-        config=config, data_dir=data_dir)
-    with contextlib.redirect_stdout(io.StringIO()):  # TFDS's "Downloading".
-      builder.download_and_prepare(download_config=download_config)
-    if counts_dir:
-      _collect_counts(counts_dir, counts, report)
-      shutil.rmtree(counts_dir)
-    results[config] = counts
-  if not had_downloads:
-    shutil.rmtree(downloads, ignore_errors=True)
+  with tfds_data.no_new_downloads_dir(data_dir):
+    for config, paths in by_config.items():
+      tfds_data.remove_prepared(
+          tfds_data.prepared_dir(data_dir, NAME, config, VERSION))
+      results[config] = _convert_config(config, paths, data_dir, report,
+                                        pipeline_options)
   return results
+
+
+def _convert_config(config: str, paths: Sequence[str], data_dir: str,
+                    report: MessageSink,
+                    pipeline_options: Optional[Sequence[str]]) -> Counts:
+  """Writes one configuration from its TSV files; returns what it counted."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  counts = Counts()
+  download_config = None
+  counts_dir = None
+  if pipeline_options is not None:
+    import tempfile  # pylint: disable=g-import-not-at-top
+    from apache_beam.options import pipeline_options as beam_options  # pylint: disable=g-import-not-at-top
+    os.makedirs(data_dir, exist_ok=True)
+    counts_dir = tempfile.mkdtemp(prefix="amazon_tsv_counts_",
+                                  dir=data_dir)
+    download_config = tfds.download.DownloadConfig(
+        beam_options=beam_options.PipelineOptions(list(pipeline_options)))
+  builder = _builder_class(paths, counts, report, counts_dir)(
+      config=config, data_dir=data_dir)
+  with contextlib.redirect_stdout(io.StringIO()):  # TFDS's "Downloading".
+    builder.download_and_prepare(download_config=download_config)
+  if counts_dir:
+    _collect_counts(counts_dir, counts, report)
+    shutil.rmtree(counts_dir)
+  return counts
 
 
 # ---------------------------------------------------------------------------

@@ -33,6 +33,8 @@ import sys
 from typing import (Any, Dict, Iterator, List, Mapping, Optional,
                     Sequence)
 
+from wt5 import answers
+from wt5 import tfds_data
 from wt5.demo.templates import (OTHER_PLACES, PROMPT_WORDS, FeatureDict,
                                  Generator, amazon_example, cos_e_example,
                                  esnli_example, imdb_example, mnli_example,
@@ -63,7 +65,8 @@ class Source:
 
   def path(self, data_dir: str) -> str:
     """Where TFDS keeps the prepared data: DATA_DIR/glue/mnli/1.0.0."""
-    return os.path.join(data_dir, self.key, self.version)
+    return tfds_data.prepared_dir(data_dir, self.name, self.config,
+                                  self.version)
 
 
 SOURCES = (
@@ -86,18 +89,8 @@ SOURCES = (
     Source("imdb_reviews", "plain_text", "1.0.0",
            {"train": 200, "test": 100, "unsupervised": 50}, imdb_example),
 )
-AMAZON_VERSION = "0.1.0"
 AMAZON_SIZES = {"train": 300}
 DEFAULT_AMAZON_CONFIGS = ("Books_v1_00",)
-
-
-def all_amazon_configs() -> List[str]:
-  """Every `amazon_us_reviews` configuration TFDS defines, in TFDS order.
-
-  -> ["Wireless_v1_00", "Watches_v1_00", ..., "Books_v1_02"] (46 names)
-  """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  return [c.name for c in tfds.builder_cls("amazon_us_reviews").BUILDER_CONFIGS]
 
 
 def amazon_category(config: str) -> str:
@@ -110,7 +103,8 @@ def amazon_sources(configs: Sequence[str]) -> List[Source]:
 
   amazon_sources(["Books_v1_00"])[0].full_name -> "amazon_us_reviews/Books_v1_00:0.1.0"
   """
-  return [Source("amazon_us_reviews", config, AMAZON_VERSION, AMAZON_SIZES,
+  return [Source(tfds_data.AMAZON, config, tfds_data.AMAZON_VERSION,
+                 AMAZON_SIZES,
                  functools.partial(amazon_example,
                                    category=amazon_category(config)))
           for config in configs]
@@ -139,7 +133,7 @@ def select_sources(sources: Optional[Sequence[str]] = None,
   if isinstance(amazon_configs, str):
     raise TypeError("amazon_configs: expected a sequence of configuration "
                     "names, got the string %r" % amazon_configs)
-  known = set(all_amazon_configs())
+  known = set(tfds_data.amazon_configs())
   unknown = [c for c in amazon_configs if c not in known]
   if unknown:
     raise ValueError("amazon_configs: %s not among the amazon_us_reviews "
@@ -185,19 +179,19 @@ def write_demo_data(data_dir: str, *,
 
   `sizes` overrides split sizes per source key, e.g. {"esnli": {"train": 50},
   "amazon_us_reviews/Books_v1_00": {"train": 20}}. `amazon_configs` names the
-  `amazon_us_reviews` configurations to write (`all_amazon_configs()` for all
-  46); `sources` narrows what is written to some keys or dataset names. A
-  dataset already prepared in `data_dir` under the same name, config and
-  version is replaced; other datasets there are left alone.
+  `amazon_us_reviews` configurations to write
+  (`wt5.tfds_data.amazon_configs()` for all 46); `sources` narrows what is
+  written to some keys or dataset names. A dataset already prepared in
+  `data_dir` under the same name, config and version is replaced; other
+  datasets there are left alone.
 
   write_demo_data("/tmp/d", sources=["cos_e"]) -> {"cos_e:0.0.1": {"train": 1000, "validation": 100}}
   """
-  import shutil  # pylint: disable=g-import-not-at-top
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
   selected = select_sources(sources, amazon_configs)
   known_keys = {s.key for s in SOURCES} | {
-      s.key for s in amazon_sources(all_amazon_configs())}
+      s.key for s in amazon_sources(tfds_data.amazon_configs())}
   for key in sizes or {}:
     if key not in known_keys:
       raise ValueError("sizes: unknown dataset %r; known: %s" % (
@@ -205,35 +199,34 @@ def write_demo_data(data_dir: str, *,
   plan = [(source, split_sizes(source, sizes)) for source in selected]
 
   tfds.disable_progress_bar()
-  downloads = os.path.join(data_dir, "downloads")
-  had_downloads = os.path.exists(downloads)
   summary = {}
-  for source, counts in plan:
-    target = source.path(data_dir)
-    if os.path.exists(target):
-      if not os.path.exists(os.path.join(target, "dataset_info.json")):
-        raise FileExistsError("%s exists but is not a prepared TFDS dataset; "
-                              "not replacing it" % target)
-      shutil.rmtree(target)
-    split_datasets = {
-        split: [("%s-%07d" % (split, i), example) for i, example in enumerate(
-            generate_split(source, split, count, seed))]
-        for split, count in counts.items()}
-    with contextlib.redirect_stdout(io.StringIO()):  # TFDS's "Downloading".
-      tfds.dataset_builders.store_as_tfds_dataset(
-          name=source.name, config=source.config, version=source.version,
-          features=tfds.builder(source.key).info.features,
-          split_datasets=split_datasets, data_dir=data_dir,
-          # Shuffled by key like real TFDS data: t5_mesh_transformer reads
-          # training data with shuffle_files=True, which TFDS refuses for
-          # datasets written in order.
-          disable_shuffling=False,
-          description="WT5 demo data: synthetic examples in the schema of "
-          "%s." % source.key)
-    summary[source.full_name] = counts
-  if not had_downloads:
-    shutil.rmtree(downloads, ignore_errors=True)
+  with tfds_data.no_new_downloads_dir(data_dir):
+    for source, counts in plan:
+      tfds_data.remove_prepared(source.path(data_dir))
+      summary[source.full_name] = _write_source(source, counts, data_dir, seed)
   return summary
+
+
+def _write_source(source: Source, counts: Dict[str, int], data_dir: str,
+                  seed: int) -> Dict[str, int]:
+  """Writes one source's splits in TFDS format; returns `counts`."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  split_datasets = {
+      split: [("%s-%07d" % (split, i), example) for i, example in enumerate(
+          generate_split(source, split, count, seed))]
+      for split, count in counts.items()}
+  with contextlib.redirect_stdout(io.StringIO()):  # TFDS's "Downloading".
+    tfds.dataset_builders.store_as_tfds_dataset(
+        name=source.name, config=source.config, version=source.version,
+        features=tfds.builder(source.key).info.features,
+        split_datasets=split_datasets, data_dir=data_dir,
+        # Shuffled by key like real TFDS data: t5_mesh_transformer reads
+        # training data with shuffle_files=True, which TFDS refuses for
+        # datasets written in order.
+        disable_shuffling=False,
+        description="WT5 demo data: synthetic examples in the schema of "
+        "%s." % source.key)
+  return counts
 
 
 def _text_values(value: Any) -> Iterator[str]:
@@ -241,10 +234,8 @@ def _text_values(value: Any) -> Iterator[str]:
 
   list(_text_values({"a": b"x", "b": [b"y", b"z"], "c": 3})) -> ["x", "y", "z"]
   """
-  if isinstance(value, bytes):
-    yield value.decode("utf-8")
-  elif isinstance(value, str):
-    yield value
+  if isinstance(value, (bytes, str)):
+    yield answers.as_text(value, errors="strict")
   elif isinstance(value, Mapping):
     for key in sorted(value):
       yield from _text_values(value[key])
@@ -266,9 +257,9 @@ def iter_demo_text(data_dir: str,
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
-  for source in list(SOURCES) + amazon_sources(all_amazon_configs()):
+  for source in list(SOURCES) + amazon_sources(tfds_data.amazon_configs()):
     path = source.path(data_dir)
-    if not os.path.exists(os.path.join(path, "dataset_info.json")):
+    if not os.path.exists(os.path.join(path, tfds_data.INFO_FILE)):
       continue
     builder = tfds.builder_from_directory(path)
     for split in sorted(builder.info.splits):
@@ -368,7 +359,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
   """Writes the demo data (and vocabulary) and says how to use them."""
-  configs = all_amazon_configs() if args.all_amazon else DEFAULT_AMAZON_CONFIGS
+  configs = (tfds_data.amazon_configs() if args.all_amazon
+             else DEFAULT_AMAZON_CONFIGS)
   data_dir = os.path.abspath(args.data_dir)
   summary = write_demo_data(data_dir, seed=args.seed, amazon_configs=configs)
   for name, counts in summary.items():

@@ -31,6 +31,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from packaging import specifiers
 from packaging import version as versions
 
+from wt5 import tfds_data
 from wt5 import vocab_setting
 from wt5.doctor import probe as probe_lib
 from wt5.vocab_setting import VOCAB_ENV
@@ -348,7 +349,7 @@ def dataset_versions(data_dir: str, tfds_name: str) -> List[str]:
   if not os.path.isdir(folder):
     return []
   found = sorted(v for v in os.listdir(folder) if os.path.isfile(
-      os.path.join(folder, v, "dataset_info.json")))
+      os.path.join(folder, v, tfds_data.INFO_FILE)))
   if found or "/" in tfds_name:
     return found
   # A name without a configuration means the builder's default one, which

@@ -29,6 +29,8 @@ import os
 import sys
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
+from wt5 import answers
+from wt5 import dotted
 from wt5.scoring import eval_files
 from wt5.export import files as export_data
 
@@ -51,24 +53,9 @@ def parse_sequence_length(text: str) -> Dict[str, int]:
   return {"inputs": values[0], "targets": values[1]}
 
 
-def dotted_name(fn: Optional[Callable[..., Any]]) -> Optional[str]:
-  """The importable name of a function, or None.
-
-  dotted_name(wt5.postprocessors.abstractive_explanations) -> "wt5.postprocessors.abstractive_explanations"
-  """
-  if fn is None:
-    return None
-  fn = getattr(fn, "func", fn)  # functools.partial
-  module = getattr(fn, "__module__", None)
-  name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-  if not module or not name or "<" in name:
-    return None
-  return "%s.%s" % (module, name)
-
-
 def text(value: Any) -> str:
   """A numpy string feature as str: text(b"caf\\xc3\\xa9") -> "café"."""
-  return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+  return answers.as_text(value, errors="strict")
 
 
 def example_record(task: str, ex: Mapping[str, Any],
@@ -94,10 +81,6 @@ def example_record(task: str, ex: Mapping[str, Any],
   return record
 
 
-def _identity(value, example=None, is_target=False):  # pylint: disable=unused-argument
-  return value
-
-
 def partial_keywords(fn: Any) -> Dict[str, Any]:
   """The JSON-able keyword arguments bound by a functools.partial.
 
@@ -116,8 +99,8 @@ def task_info(task: Any) -> Dict[str, Any]:
   and keyword arguments ("postprocessor_kwargs").
   """
   info = {
-      "postprocessor": dotted_name(task.postprocessor),
-      "metrics": [dotted_name(fn) for fn in task.metric_fns],
+      "postprocessor": dotted.dotted_name(task.postprocessor),
+      "metrics": [dotted.dotted_name(fn) for fn in task.metric_fns],
   }
   if task.postprocessor is not None and partial_keywords(task.postprocessor):
     info["postprocessor_kwargs"] = partial_keywords(task.postprocessor)
@@ -176,7 +159,8 @@ def iter_task(task: Any, split: str, sequence_length: Mapping[str, int]
   """A task's split in dataset order, with each example's `target_line`."""
   ds = task.get_dataset(sequence_length, split=split, shuffle=False,
                         num_epochs=1)
-  postprocess = task.postprocess_fn if task.postprocessor else _identity
+  postprocess = (task.postprocess_fn if task.postprocessor
+                 else answers.identity_postprocessor)
   for ex in ds.as_numpy_iterator():
     yield example_record(task.name, ex, postprocess)
 

@@ -25,6 +25,8 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from wt5 import answers
+
 PREDICTIONS_RE = re.compile(r"^(?P<task>.+)_(?P<step>\d+)_predictions$")
 TARGETS_SUFFIX = "_targets"
 LINE_FORMATS = ("auto", "literal", "text")
@@ -235,7 +237,7 @@ def format_output(value: Any) -> str:
   format_output({"label": "True", "explanations": []}) -> "True"
   """
   if isinstance(value, bytes):
-    return value.decode("utf-8", errors="replace")
+    return answers.as_text(value)
   if isinstance(value, Mapping) and "label" in value:
     text = format_output(value["label"])
     for explanation in value.get("explanations") or []:
