@@ -31,7 +31,8 @@ import functools
 import json
 import os
 import sys
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    TextIO)
 
 from wt5 import answers
 from wt5 import dotted

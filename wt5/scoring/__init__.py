@@ -1,6 +1,10 @@
 """Offline evaluation: eval directories, their scores, `wt5 score`.
 
   eval_files.py  reading and writing `<model_dir>/<split>_eval/` files
+  metric_fns.py  finding metric functions; `compute_metrics`, which
+                 `wt5 score` and `wt5 evaluate` both use
+  eval_dir.py    scoring every task and checkpoint of an eval directory
   gated.py       FEB's gated explanation scores (`*_correct_pred`, ...)
-  command.py     `wt5 score`: re-scores an eval directory, writes CSV/JSON/plots
+  output.py      the scores as a table, CSV, JSON and plots
+  command.py     `wt5 score`: the command line
 """
