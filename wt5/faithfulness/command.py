@@ -41,22 +41,17 @@ import numpy as np
 from wt5.export import files as export_data
 from wt5.faithfulness import erase
 from wt5.faithfulness import label_scorer
+from wt5.faithfulness import records
 from wt5.faithfulness import scores
 from wt5.pytorch import evaluate as evaluate_lib
 from wt5.pytorch import model as model_lib
 from wt5.scoring import eval_files
 
 EXTRACTIVE = "wt5.postprocessors.extractive_explanations"
-SOURCES = ("predicted", "annotated", "random")
-FILE_SUFFIX = "_faithfulness.jsonl"
+SOURCES = records.SOURCES
 _RANDOM_STREAM = len(SOURCES)
 
 Key = Tuple[Any, ...]
-
-
-def output_path(eval_dir: str, task: str, step: int) -> str:
-  """output_path("m/validation_eval", "movie_rationales_v010", 300) -> "m/validation_eval/movie_rationales_v010_300_faithfulness.jsonl"."""
-  return os.path.join(eval_dir, "%s_%d%s" % (task, step, FILE_SUFFIX))
 
 
 def random_membership(size: int, count: int, seed: int, index: int
@@ -111,57 +106,6 @@ def source_record(probabilities: Mapping[Key, Mapping[str, float]],
            scores.SUFFICIENCY: probabilities["sufficiency", t]}
           for t in thresholds],
   }
-
-
-def source_view(record: Mapping[str, Any], source: str) -> Dict[str, Any]:
-  """One rationale source of a written record, in ERASER's top-level shape."""
-  part = record if source == "predicted" else record["wt5"]["sources"][source]
-  return {"classification": record["classification"],
-          "classification_scores": record["classification_scores"],
-          scores.COMPREHENSIVENESS: part[scores.COMPREHENSIVENESS],
-          scores.SUFFICIENCY: part[scores.SUFFICIENCY],
-          "thresholded_scores": part["thresholded_scores"]}
-
-
-def summarize_records(records: Sequence[Mapping[str, Any]],
-                      num_samples: int = 1000, seed: int = 0
-                      ) -> Dict[str, Dict[str, Any]]:
-  """{source: {metric: {"mean", "low", "high", "n"}, "rationale_fraction": f}}."""
-  result: Dict[str, Dict[str, Any]] = {}
-  for source in SOURCES:
-    per_example = [scores.example_scores(source_view(r, source))
-                   for r in records]
-    summary: Dict[str, Any] = scores.summarize(per_example, num_samples, seed)
-    fractions = [r["wt5"]["sources"][source]["rationale_tokens"] /
-                 r["wt5"]["passage_tokens"]
-                 for r in records if r["wt5"]["passage_tokens"]]
-    summary["rationale_fraction"] = (float(np.mean(fractions)) if fractions
-                                     else 0.0)
-    result[source] = summary
-  return result
-
-
-def read_records(path: str) -> List[Dict[str, Any]]:
-  """The records of a `_faithfulness.jsonl` file."""
-  with open(path, encoding="utf-8") as f:
-    return [json.loads(line) for line in f if line.strip()]
-
-
-def format_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
-  """The printed table: one row per rationale source (see `summarize_records`)."""
-  header = ("source", "tokens", "comprehensiveness (up)", "sufficiency (down)",
-            "AOPC compr. (up)", "AOPC suff. (down)")
-  rows = [header]
-  for source in SOURCES:
-    s = summary[source]
-    rows.append((source, "%.1f%%" % (100 * s["rationale_fraction"]),
-                 scores.format_interval(s.get("comprehensiveness")),
-                 scores.format_interval(s.get("sufficiency")),
-                 scores.format_interval(s.get("comprehensiveness_aopc")),
-                 scores.format_interval(s.get("sufficiency_aopc"))))
-  widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-  return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
-                   for r in rows)
 
 
 class TaskData:
@@ -342,7 +286,7 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
   """Scores the chosen checkpoints; writes the JSONL files; prints the tables.
 
   Returns {task: {step: {"path": ..., "examples": n, "summary":
-  `summarize_records(...)`}}}.
+  `records.summarize_records(...)`}}}.
   """
   import torch  # pylint: disable=g-import-not-at-top
   import tqdm  # pylint: disable=g-import-not-at-top
@@ -381,11 +325,11 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
           model, task_data.labels,
           label_scorer.label_token_ids(processor, task_data.labels), device,
           batch_size, int(manifest["vocabulary"].get("pad_id", 0)))
-      target = output_path(eval_dir, task, step)
+      target = records.output_path(eval_dir, task, step)
       bar = tqdm.tqdm(total=len(task_data.examples), unit="ex",
                       desc="%s@%d" % (task, step), file=sys.stderr,
                       disable=not progress, dynamic_ncols=True)
-      records = []
+      written = []
       os.makedirs(eval_dir, exist_ok=True)
       with open(target + ".tmp", "w", encoding="utf-8") as f:
         for record in score_task(task_data, predictions[task, step], scorer,
@@ -393,35 +337,35 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
                                  eos_id, seed, {"split": split, "step": step},
                                  bar):
           f.write(json.dumps(record, sort_keys=True) + "\n")
-          records.append(record)
+          written.append(record)
       bar.close()
       os.replace(target + ".tmp", target)
-      summary = summarize_records(records, num_bootstrap, seed)
-      results[task][step] = {"path": target, "examples": len(records),
+      summary = records.summarize_records(written, num_bootstrap, seed)
+      results[task][step] = {"path": target, "examples": len(written),
                              "summary": summary}
-      print(describe(task, step, split, records, task_data.labels,
+      print(describe(task, step, split, written, task_data.labels,
                      num_bootstrap, seed), file=out)
-      print(format_table(summary), file=out)
+      print(records.format_table(summary), file=out)
       print("wrote %s" % target, file=out)
   return results
 
 
 def describe(task: str, step: int, split: str,
-             records: Sequence[Mapping[str, Any]], labels: Sequence[str],
+             written: Sequence[Mapping[str, Any]], labels: Sequence[str],
              num_bootstrap: int, seed: int) -> str:
   """The line above a table: what was scored and how."""
-  greedy = sum(1 for r in records if r["wt5"]["classification_from"] ==
+  greedy = sum(1 for r in written if r["wt5"]["classification_from"] ==
                "greedy")
-  truncated = sum(1 for r in records if r["wt5"]["input_truncated"])
-  correct = sum(1 for r in records if r["classification"] ==
+  truncated = sum(1 for r in written if r["wt5"]["input_truncated"])
+  correct = sum(1 for r in written if r["classification"] ==
                 r["wt5"]["gold_label"])
   return ("%s, step %d, %s: %d examples, labels %s; predicted class = greedy "
           "label for %d, most probable label for %d; accuracy %.1f%%; %d "
           "input(s) cut at the sequence limit. Means with bootstrap 95%% "
           "intervals (%d resamples, seed %d):" % (
-              task, step, split, len(records), "/".join(labels), greedy,
-              len(records) - greedy,
-              100.0 * correct / len(records) if records else 0.0, truncated,
+              task, step, split, len(written), "/".join(labels), greedy,
+              len(written) - greedy,
+              100.0 * correct / len(written) if written else 0.0, truncated,
               num_bootstrap, seed))
 
 

@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from wt5.scoring import eval_files
 from wt5.scoring import eval_dir as scoring
 from wt5.report import examples as examples_lib
+from wt5.report import faithfulness as faithfulness_lib
 from wt5.report import summary as summary_lib
 
 _TEMPLATES = "templates"
@@ -113,6 +114,7 @@ def build_page(eval_dirs: Sequence[str], step: Optional[int] = None,
   examples, example_problems = collect_examples(eval_dirs[0], step)
   problems.extend(p for p in example_problems if p not in problems)
   tasks = task_sections(summary_lib.aggregate(runs), len(runs), examples)
+  problems.extend(faithfulness_lib.add_to_page(tasks, examples, eval_dirs[0]))
   data = {"pageSize": page_size,
           "tasks": {t["id"]: t["examples"] for t in tasks if t["examples"]}}
   env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)

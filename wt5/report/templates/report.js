@@ -93,6 +93,13 @@
     if (kind === "extractive") {
       card.appendChild(field("annotated", list(ex.gold_explanations)));
       card.appendChild(field("predicted", list(ex.predicted_explanations)));
+      if (ex.faithfulness) {
+        var f = ex.faithfulness;
+        card.appendChild(field("p(" + f.label + ")",
+            f.full.toFixed(3) + " full input; " + f.without.toFixed(3) +
+            " without its rationale; " + f.only.toFixed(3) + " rationale only",
+            "faithfulness"));
+      }
     } else if (kind === "abstractive") {
       var pair = el("div", "pair");
       var left = el("div", "col");
