@@ -517,8 +517,8 @@ def test_custom_mixture_end_to_end(demo, tmp_path, capsys):
           for ex in validation]
 
   scores_dir = str(tmp_path / "scores")
-  assert cli.main(["score", eval_dir, "--output_dir", scores_dir,
-                   "--no_plot"]) == 0
+  assert cli.main(["score", eval_dir, "--task_module", "custom_tasks_module",
+                   "--output_dir", scores_dir, "--no_plot"]) == 0
   with open(os.path.join(scores_dir, "scores.json")) as f:
     scores = json.load(f)["custom_nli_eval"][str(E2E_STEPS)]
   for key, by_step in logged["custom_nli_eval"].items():

@@ -28,10 +28,8 @@ import dataclasses
 import json
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from wt5 import preprocessors
+from wt5.answers import EXPLANATION_SEPARATOR as SEPARATOR
 from wt5.custom.readers import RowError, preview
-
-SEPARATOR = preprocessors.EXPLANATION_SEPARATOR
 
 
 def _kind(value: Any) -> str:

@@ -103,23 +103,24 @@ def parse_split(spec: str) -> Tuple[str, int, Optional[int]]:
   return name, int(start or 0), int(stop) if stop else None
 
 
-def iter_records(data: DataFiles, fields: Fields, split: str
-                 ) -> Iterator[Dict[str, Any]]:
+def iter_records(data: DataFiles, fields: Fields, split: str,
+                 log_skipped: bool = True) -> Iterator[Dict[str, Any]]:
   """The records of one split, file by file; bad rows raise DataError or are
   skipped (`on_error="skip"`), the number skipped logged per file."""
   for where, rows in data.numbered_rows(split):
     skipped = []
     yield from readers.checked_rows(rows, where, fields.record,
                                     data.on_error == "skip", skipped.append)
-    if skipped:
+    if skipped and log_skipped:
       logging.warning("%s: skipped %d bad row(s) (on_error='skip'); the "
                       "first: %s", where, len(skipped), skipped[0])
 
 
 @functools.lru_cache(maxsize=None)
 def count_records(data: DataFiles, fields: Fields, split: str) -> int:
-  """The number of records of a split (read once per process)."""
-  return sum(1 for _ in iter_records(data, fields, split))
+  """The number of records of a split (read once per process; the reading
+  of the examples logs the rows skipped)."""
+  return sum(1 for _ in iter_records(data, fields, split, log_skipped=False))
 
 
 def _signature(fields: Fields) -> Dict[str, tf.TensorSpec]:
