@@ -34,6 +34,7 @@ from wt5 import custom
 from wt5 import tasks
 from wt5 import vocab
 from wt5.custom import lengths as lengths_lib
+from wt5.custom import registration
 from wt5.demo import datasets as demo_data
 from wt5.export import command as export
 from wt5.mtf import binary as mtf_binary
@@ -128,6 +129,8 @@ def demo(tmp_path_factory):
       os.environ[key] = value
   seqio.set_tfds_data_dir_override(None)
   tasks.register_tasks()
+  for name in list(registration.REGISTERED):
+    registration.unregister(name)
 
 
 def read(name, split, sequence_length=None):
@@ -284,6 +287,14 @@ def test_registration_names_and_reads_nothing(tmp_path):
                                         "unread_reviews", "unread_reviews_labels"]
   with pytest.raises(Exception, match="nowhere/train.jsonl"):
     list(task.source.get_dataset("train").as_numpy_iterator())
+  # Registering again under the name replaces what the first call added.
+  custom.add_abstractive_task("unread_nli", {"train": missing}, take=(5,))
+  assert sorted(n for n in seqio.TaskRegistry.names()
+                if n.startswith("unread_nli")) == [
+                    "unread_nli", "unread_nli_explanations_take5",
+                    "unread_nli_labels", "unread_nli_labels_skip5"]
+  assert registration.unregister("unread_nli")[-1] == "unread_nli_5_explanations"
+  assert "unread_nli_5_explanations" not in seqio.MixtureRegistry.names()
 
 
 @pytest.mark.parametrize("kwargs,message", [

@@ -130,12 +130,29 @@ def _check_take(take: Sequence[int], splits: Sequence[str]) -> Tuple[int, ...]:
   return take
 
 
+def unregister(name: str) -> List[str]:
+  """Removes the tasks and mixtures a custom task registered; returns their names.
+
+  unregister("my_nli") -> ["my_nli", "my_nli_labels", ..., "my_nli_100_explanations"]
+  """
+  task = REGISTERED.pop(name, None)
+  if task is None:
+    return []
+  names = [row.name for row in task.family().all_rows()]
+  for task_name in names:
+    seqio.TaskRegistry.remove(task_name)
+  mixture_names = [mixture for mixture, _ in task.mixture_table()]
+  for mixture in mixture_names:
+    seqio.MixtureRegistry.remove(mixture)
+  return names + mixture_names
+
+
 def register(task: CustomTask,
              vocabulary: Optional[seqio.Vocabulary] = None) -> List[str]:
-  """Registers (or re-registers) a custom task's tasks and mixtures.
-
-  Returns the names registered, tasks first.
+  """Registers a custom task's tasks and mixtures, replacing what an earlier
+  registration under the same name added. Returns the names, tasks first.
   """
+  unregister(task.name)
   names = tasks.register_family(task.family(), vocabulary)
   names += mixtures.register_table(task.mixture_table())
   REGISTERED[task.name] = task
