@@ -1,40 +1,64 @@
-"""Every registered task and mixture, read through seqio from TFDS-format data.
+"""Registered tasks and mixtures read through seqio from TFDS-format data.
 
 The data are the embedded demo datasets (each builder's real features, names
-and versions), written once per session; the vocabulary is a small
-SentencePiece model trained on them. For every task the first examples of its
-first split go through the full seqio pipeline; the decoded token ids must
-equal the `*_pretokenized` strings, and those must equal what an independent
-Python rendering of the SPEC gives for the raw TFDS example.
+and versions), written once for this module; the vocabulary is the session's
+small SentencePiece model (tests/conftest.py). The first examples of a
+task's first split go through the full seqio pipeline; the decoded token ids
+must equal the `*_pretokenized` strings, and those must equal what an
+independent Python rendering of the 2020 preprocessing gives for the raw TFDS
+example.
+
+What is covered where:
+  - tests/test_registry.py: every task's definition (TFDS source, splits,
+    preprocessor and its keyword arguments, postprocessor, metrics) and every
+    mixture's definition (tasks and rates) equal catalogue.json.
+  - test_task_yields_the_specified_examples: one task of each distinct
+    configuration in the catalogue (TFDS dataset, preprocessor, keyword
+    arguments, the split names), `PIPELINE_TASKS`: 29 of the 163 tasks. The
+    others differ from their representative only by a `take N`/`skip N`
+    count or by the Amazon configuration (46, which differ only by source);
+    the representative is the one with the smallest count, and Books_v1_00.
+  - test_take_and_skip_split_the_training_set: the `take N`/`skip N` slicing.
+  - test_amazon_binary_tasks_drop_three_star_reviews: the whole Amazon split.
+  - test_mixture_yields_examples_of_its_tasks: one mixture of each distinct
+    shape (the configurations of its tasks and the kind of their rates),
+    `PIPELINE_MIXTURES`: 14 of the 54 (the `N` of `esnli_N_explanations`
+    and the like, and the movie aliases, only change counts). Of the four
+    shapes over all 46 Amazon configurations (each mixture builds 46 to 93
+    task pipelines), one runs, in the slow tier, after writing those
+    datasets: `ALL_AMAZON_MIXTURE`; the other three (amazon_reviews,
+    amazon_reviews_movie_rationales, amazon_reviews_movies_r10) are
+    covered by their definitions and the Amazon task representatives.
 """
 
 import functools
 import json
 import os
+import re
 
 import pytest
 import seqio
 import tensorflow_datasets as tfds
 
-from wt5.demo import datasets as demo_data
 from wt5 import mixtures
-from wt5 import tasks
-from wt5 import vocab
+from wt5 import tfds_data
+from wt5.demo import datasets as demo_data
 
 CATALOGUE_PATH = os.path.join(os.path.dirname(__file__), "data",
                               "catalogue.json")
 with open(CATALOGUE_PATH) as f:
   CATALOGUE = json.load(f)
 CATALOGUE_TASKS = {t["name"]: t for t in CATALOGUE["tasks"]}
+CATALOGUE_MIXTURES = {m["name"]: m for m in CATALOGUE["mixtures"]}
 
 SEQUENCE_LENGTH = {"inputs": 4096, "targets": 1024}
-# Training sets just larger than the largest "take N" of each family, so that
-# every "skip N" task has examples too.
+# Training sets just larger than the smallest "take N" of each family (100),
+# so that its "skip N" task has examples too.
 TEST_SIZES = {
-    "esnli": {"train": 50005, "validation": 5, "test": 5},
-    "cos_e": {"train": 5005, "validation": 5},
-    "movie_rationales": {"train": 1005, "validation": 5, "test": 5},
-    "eraser_multi_rc": {"train": 10005, "validation": 5, "test": 5},
+    "esnli": {"train": 105, "validation": 5, "test": 5},
+    "cos_e": {"train": 105, "validation": 5},
+    "movie_rationales": {"train": 105, "validation": 5, "test": 5},
+    "eraser_multi_rc": {"train": 105, "validation": 5, "test": 5},
     "glue/mnli": {"train": 5, "validation_matched": 5,
                   "validation_mismatched": 5, "test_matched": 5,
                   "test_mismatched": 5},
@@ -42,7 +66,80 @@ TEST_SIZES = {
     "glue/mnli_mismatched": {"validation": 5, "test": 5},
     "imdb_reviews/plain_text": {"train": 5, "test": 5, "unsupervised": 5},
 }
+AMAZON_SIZE = {"train": 80}  # validation = train[:10%]: 8, some of 3 stars
 EXAMPLES_PER_TASK = 3
+
+
+# ---------------------------------------------------------------------------
+# One task per distinct configuration, one mixture per distinct shape.
+# ---------------------------------------------------------------------------
+
+def configuration(spec):
+  """configuration(catalogue task) -> (dataset, preprocessor, kwargs, splits)."""
+  tfds_name = spec["tfds"]
+  if tfds_name.startswith("amazon_us_reviews/"):
+    tfds_name = "amazon_us_reviews/*"
+  splits = spec["splits"]
+  if isinstance(splits, dict):
+    splits = sorted(splits)
+  return (tfds_name, spec["preprocessor"]["fn"],
+          json.dumps(spec["preprocessor"]["kwargs"], sort_keys=True),
+          json.dumps(splits))
+
+
+def count(name):
+  """The N of a take/skip task or mixture: count("esnli_labels_skip100_v010") -> 100."""
+  found = re.findall(r"(?:take|skip)(\d+)_v|_(\d+)_explanations", name)
+  return max([int(a or b) for a, b in found], default=0)
+
+
+def representatives(names, key, cost):
+  """{the cheapest name of each group of equal key(name): the group}."""
+  groups = {}
+  for name in names:
+    groups.setdefault(key(name), []).append(name)
+  return {min(group, key=cost): sorted(group) for group in groups.values()}
+
+
+def rate_kind(rate):
+  return ("examples" if rate is None or rate == "num_input_examples" or
+          str(rate).startswith("rate = number") else "fixed")
+
+
+def mixture_shape(name):
+  spec = CATALOGUE_MIXTURES[name]
+  return tuple(sorted({
+      (configuration(CATALOGUE_TASKS[task]),
+       rate_kind(spec["default_rate"] if rate is None else rate))
+      for task, rate in spec["tasks"]}))
+
+
+def all_amazon(name):
+  return sum(t.startswith("amazon_reviews_") for t, _ in
+             CATALOGUE_MIXTURES[name]["tasks"]) > 2
+
+
+PIPELINE_TASKS = representatives(
+    CATALOGUE_TASKS, lambda n: configuration(CATALOGUE_TASKS[n]),
+    lambda n: (count(n), "books_v1_00" not in n, n))
+ALL_AMAZON_MIXTURE = "amazon_reviews_movies_transfer_r10"
+PIPELINE_MIXTURES = representatives(
+    CATALOGUE_MIXTURES, mixture_shape,
+    lambda n: (max(count(t) for t, _ in CATALOGUE_MIXTURES[n]["tasks"]), n))
+
+
+def test_representatives_cover_the_catalogue():
+  assert sorted(n for g in PIPELINE_TASKS.values() for n in g) == sorted(
+      CATALOGUE_TASKS)
+  assert (len(PIPELINE_TASKS), len(CATALOGUE_TASKS)) == (29, 163)
+  assert sorted(n for g in PIPELINE_MIXTURES.values() for n in g) == sorted(
+      CATALOGUE_MIXTURES)
+  assert len(PIPELINE_MIXTURES) == 14
+  assert sorted(n for n in PIPELINE_MIXTURES if all_amazon(n)) == [
+      "amazon_reviews", "amazon_reviews_movie_rationales",
+      "amazon_reviews_movies_r10", ALL_AMAZON_MIXTURE]
+  assert set(mixtures.MIXTURE_NAMES) - set(CATALOGUE_MIXTURES) == {
+      "movie_rationales_take%d_explanations" % n for n in (1000, 500, 200, 100)}
 
 
 # ---------------------------------------------------------------------------
@@ -176,23 +273,23 @@ def decode(vocabulary, ids):
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-  """Writes the data and vocabulary; re-registers everything on that vocabulary."""
-  root = tmp_path_factory.mktemp("wt5_tasks")
-  data_dir = str(root / "tfds")
-  configs = tasks.amazon_configs()
-  sizes = dict(TEST_SIZES, **{"amazon_us_reviews/" + c: {"train": 100}
-                              for c in configs})
-  demo_data.write_demo_data(data_dir, sizes=sizes, amazon_configs=configs)
-  model = demo_data.train_demo_vocabulary(data_dir, str(root / "spm"))
-  test_vocab = vocab.WT5Vocabulary(model)
-  seqio.set_tfds_data_dir_override(data_dir)
-  tasks.register_tasks(test_vocab)
-  mixtures.register_mixtures()
-  yield data_dir, test_vocab
-  seqio.set_tfds_data_dir_override(None)
-  tasks.register_tasks()
-  mixtures.register_mixtures()
+def registry(demo_registry):
+  """The demo data (Books_v1_00 of Amazon); everything registered on it."""
+  with demo_registry(
+      "wt5_tasks", sizes=dict(TEST_SIZES, **{
+          "amazon_us_reviews/Books_v1_00": AMAZON_SIZE})) as reg:
+    yield reg.data_dir, reg.vocabulary
+
+
+@pytest.fixture(scope="module")
+def all_amazon_configs(registry):
+  """Adds the other 45 Amazon configurations to the registry's data."""
+  data_dir, _ = registry
+  configs = tfds_data.amazon_configs()
+  demo_data.write_demo_data(
+      data_dir, sources=["amazon_us_reviews"], amazon_configs=configs,
+      sizes={"amazon_us_reviews/" + c: AMAZON_SIZE for c in configs})
+  return registry
 
 
 def read_task(name, split, count):
@@ -202,7 +299,7 @@ def read_task(name, split, count):
   return list(ds.take(count).as_numpy_iterator())
 
 
-@pytest.mark.parametrize("name", sorted(CATALOGUE_TASKS))
+@pytest.mark.parametrize("name", sorted(PIPELINE_TASKS))
 def test_task_yields_the_specified_examples(registry, name):
   data_dir, test_vocab = registry
   spec = CATALOGUE_TASKS[name]
@@ -246,9 +343,12 @@ def test_take_and_skip_split_the_training_set(registry):
                  for ex in skip)
 
 
-@pytest.mark.parametrize("name", sorted(mixtures.MIXTURE_NAMES))
-def test_mixture_yields_examples_of_its_tasks(registry, name):
-  data_dir, test_vocab = registry
+@pytest.mark.parametrize("name", [
+    n for n in sorted(PIPELINE_MIXTURES) if not all_amazon(n)] + [
+        pytest.param(ALL_AMAZON_MIXTURE, marks=pytest.mark.slow)])
+def test_mixture_yields_examples_of_its_tasks(request, name):
+  data_dir, test_vocab = request.getfixturevalue(
+      "all_amazon_configs" if all_amazon(name) else "registry")
   mixture = seqio.get_mixture_or_task(name)
   allowed = set()
   for task in mixture.tasks:
