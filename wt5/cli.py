@@ -41,7 +41,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     if name == command:
       module = importlib.import_module(module_name)
       module.add_arguments(sp)
-      sp.set_defaults(_module=module)
+      sp.set_defaults(_module=module, _parser=sp)
   return parser
 
 
@@ -49,7 +49,11 @@ def main(argv: Optional[List[str]] = None) -> int:
   """Entry point of the `wt5` console script."""
   argv = sys.argv[1:] if argv is None else list(argv)
   command = next((a for a in argv if not a.startswith("-")), None)
-  args = build_parser(command).parse_args(argv)
+  parser = build_parser(command)
+  args, unknown = parser.parse_known_args(argv)
+  if unknown:  # Named by the subcommand's parser, with its usage.
+    getattr(args, "_parser", parser).error(
+        "unrecognized arguments: %s" % " ".join(unknown))
   return int(args._module.run(args) or 0)
 
 

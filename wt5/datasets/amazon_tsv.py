@@ -295,8 +295,14 @@ def _convert_config(config: str, paths: Sequence[str], data_dir: str,
         beam_options=beam_options.PipelineOptions(list(pipeline_options)))
   builder = _builder_class(paths, counts, report, counts_dir)(
       config=config, data_dir=data_dir)
-  with contextlib.redirect_stdout(io.StringIO()):  # TFDS's "Downloading".
-    builder.download_and_prepare(download_config=download_config)
+  try:
+    with contextlib.redirect_stdout(io.StringIO()):  # TFDS's "Downloading".
+      builder.download_and_prepare(download_config=download_config)
+  except AssertionError as e:  # TFDS refuses to write an empty split.
+    if "No examples were yielded" not in str(e):
+      raise
+    raise ValueError("%s: no review row to write for %s (%s)" % (
+        ", ".join(paths), config, counts.summary())) from None
   if counts_dir:
     _collect_counts(counts_dir, counts, report)
     shutil.rmtree(counts_dir)
