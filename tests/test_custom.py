@@ -342,6 +342,12 @@ BAD_ROWS = [
     ("invalid_json", "nli.jsonl",
      GOOD_NLI + b'{"hypothesis": "h" "premise": "p"}\n',
      "invalid JSON: Expecting ',' delimiter (column 20)"),
+    ("not_an_object", "nli.jsonl", GOOD_NLI + b'["h", "p"]\n',
+     "expected a JSON object, got a list"),
+    ("separator_in_explanation", "nli.jsonl",
+     GOOD_NLI + b'{"hypothesis": "h", "premise": "p", "label": "neutral", "explanations": ["a explanation: b"]}\n',
+     "explanation 'a explanation: b' contains ' explanation: ', which "
+     "separates the label from the explanations in the targets"),
     ("invalid_utf8", "nli.jsonl",
      GOOD_NLI + b'{"hypothesis": "caf\xe9", "premise": "p", "label": "neutral", "explanations": ["e"]}\n',
      "invalid UTF-8: byte 0xe9 at byte 20 of the line"),
@@ -399,7 +405,7 @@ def test_skipped_rows_are_counted_and_logged(tmp_path, caplog):
     records = list(source.get_dataset("train").as_numpy_iterator())
   assert [r["label"] for r in records] == [b"neutral", b"neutral"]
   assert source.num_input_examples("train") == 2
-  assert ("%s: skipped 7 bad row(s) (on_error='skip'); the first: %s:2: no "
+  assert ("%s: skipped 9 bad row(s) (on_error='skip'); the first: %s:2: no "
           "field 'premise'" % (path, path)) in caplog.text
 
 

@@ -129,17 +129,18 @@ def _jsonl_rows(path: str) -> Iterator[NumberedRow]:
         continue
       if not isinstance(row, dict):
         row = DataError(path, number, "expected a JSON object, got %s" %
-                        _json_type(row))
+                        value_kind(row))
       yield number, row
 
 
-def _json_type(value: Any) -> str:
-  """The JSON name of a value's type: _json_type([1]) -> "an array"."""
-  for kind, name in ((list, "an array"), (str, "a string"), (bool, "a boolean"),
+def value_kind(value: Any) -> str:
+  """How messages name a JSON value's type: value_kind([1]) -> "a list"."""
+  for kind, name in ((bool, "a boolean"), (str, "a string"),
+                     ((list, tuple), "a list"), (dict, "an object"),
                      ((int, float), "a number")):
     if isinstance(value, kind):
       return name
-  return "null"
+  return "null" if value is None else type(value).__name__
 
 
 def _delimited_rows(path: str, delimiter: str) -> Iterator[NumberedRow]:

@@ -30,16 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from wt5.answers import EXPLANATION_SEPARATOR as SEPARATOR
 from wt5.custom.readers import RowError, preview
-
-
-def _kind(value: Any) -> str:
-  """How messages name a value's type: _kind(3) -> "a number"."""
-  for kind, name in ((bool, "a boolean"), (str, "a string"),
-                     ((list, tuple), "a list"), (dict, "an object"),
-                     ((int, float), "a number")):
-    if isinstance(value, kind):
-      return name
-  return "null" if value is None else type(value).__name__
+from wt5.custom.readers import value_kind as _kind
 
 
 def _field(row: Dict[str, Any], name: str) -> Any:

@@ -147,7 +147,9 @@ class RowsSource(seqio.DataSource):
 
   @property
   def supports_arbitrary_sharding(self) -> bool:
-    return True
+    # One shard per split: seqio's cache job then reads each split once, and
+    # seqio shards the read split itself (`Dataset.shard`) for several hosts.
+    return False
 
   def list_shards(self, split: str) -> Sequence[str]:
     return [self._split_map[split]]
