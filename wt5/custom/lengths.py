@@ -49,7 +49,8 @@ class LengthReport:
         "# Sequence lengths for the %s tasks and mixtures.\n"
         "# Measured on the %s split of %s (%d examples, vocabulary %s): the\n"
         "# %s percentile of the token lengths (EOS included), rounded up to a\n"
-        "# multiple of %d. Trimmed at these lengths: %d of %d inputs, %d of %d\n"
+        "# multiple of %d. Trimmed at these lengths: %d of %d inputs, "
+        "%d of %d\n"
         "# targets (%d examples). Longest: inputs %d, targets %d tokens.\n"
         "utils.run.sequence_length = {'inputs': %d, 'targets': %d}\n" % (
             self.task, self.split, self.task, self.examples, self.vocabulary,
@@ -75,7 +76,10 @@ class LengthReport:
 
 
 def _ordinal(value: float) -> str:
-  """_ordinal(99.0) -> "99th"; _ordinal(92) -> "92nd"; _ordinal(99.5) -> "99.5th"."""
+  """An ordinal: _ordinal(99.0) -> "99th"; _ordinal(92) -> "92nd".
+
+  _ordinal(99.5) -> "99.5th"
+  """
   if value != int(value):
     return "%gth" % value
   number = int(value)

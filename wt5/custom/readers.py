@@ -184,7 +184,7 @@ def _delimited_rows(path: str, delimiter: str) -> Iterator[NumberedRow]:
 
 
 def read_file(path: str) -> Iterator[NumberedRow]:
-  """The rows of one data file with their line numbers (a bad row: DataError)."""
+  """The rows of one data file with their line numbers (bad: a DataError)."""
   kind = file_format(path)
   if kind == "jsonl":
     return _jsonl_rows(path)
@@ -228,7 +228,10 @@ def read_tfds(name: str, split: str) -> Iterator[NumberedRow]:
 
 
 def tfds_location(name: str, split: str) -> str:
-  """How messages name a TFDS split: tfds_location("esnli", "train") -> "esnli[train]"."""
+  """How messages name a TFDS split.
+
+  tfds_location("esnli", "train") -> "esnli[train]"
+  """
   return "%s[%s]" % (name, split)
 
 

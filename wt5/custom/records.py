@@ -56,7 +56,7 @@ def _no_separator(text: str, what: str) -> str:
 
 
 def _cell_list(value: Any, name: str) -> Any:
-  """A CSV/TSV cell that holds a JSON list, as that list; other values as they are.
+  """A CSV/TSV cell that holds a JSON list, as that list; others as they are.
 
   _cell_list('["a", "b"]', "evidences") -> ["a", "b"]; _cell_list("a", "e") -> "a"
   """
@@ -171,7 +171,7 @@ class Fields:
     return [_no_separator(item, self.what) for item in items]
 
   def record(self, row: Dict[str, Any]) -> Dict[str, Any]:
-    """The record of one row: {"fields": [...], "label": ..., "explanations": [...]}."""
+    """The record of a row: {"fields": [...], "label", "explanations": [...]}."""
     texts = [_text(row, name) for name in self.inputs]
     label = self.label_of(row)
     return {"fields": texts, "label": label,

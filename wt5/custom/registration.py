@@ -131,7 +131,7 @@ def _check_take(take: Sequence[int], splits: Sequence[str]) -> Tuple[int, ...]:
 
 
 def unregister(name: str) -> List[str]:
-  """Removes the tasks and mixtures a custom task registered; returns their names.
+  """Removes the tasks and mixtures of a custom task; returns their names.
 
   unregister("my_nli") -> ["my_nli", "my_nli_labels", ..., "my_nli_100_explanations"]
   """
@@ -225,7 +225,7 @@ def add_extractive_task(
     tfds_name: Optional[str] = None,
     tfds_splits: Optional[Mapping[str, str]] = None,
     vocabulary: Optional[seqio.Vocabulary] = None) -> List[str]:
-  """Registers a task whose explanations are spans of the text (like movie rationales).
+  """Registers a task whose explanations are spans of its text (like movies).
 
   add_extractive_task("my_reviews", {"train": "r.csv"}, text_field="review",
                       prefix="sentiment")

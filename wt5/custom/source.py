@@ -16,7 +16,8 @@ import dataclasses
 import functools
 import itertools
 import re
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 from absl import logging
 import seqio
@@ -47,7 +48,7 @@ class DataFiles:
     return tuple(s for s, _ in self.files or self.tfds_splits)
 
   def numbered_rows(self, split: str) -> Iterator[Tuple[str, Iterator[Any]]]:
-    """(where, its numbered rows) for each file (or the TFDS split) of `split`."""
+    """(where, numbered rows) for each file (or the TFDS split) of `split`."""
     if self.tfds_name:
       tfds_split = dict(self.tfds_splits)[split]
       yield (readers.tfds_location(self.tfds_name, tfds_split),
@@ -67,7 +68,8 @@ def data_files(files: Union[None, str, Mapping[str, Any]] = None,
     -> (("train", ("a.jsonl",)), ("validation", ("b.csv", "c.csv")))
   """
   if on_error not in ON_ERROR:
-    raise ValueError("on_error: expected 'raise' or 'skip', got %r" % (on_error,))
+    raise ValueError("on_error: expected 'raise' or 'skip', got %r" %
+                     (on_error,))
   if (files is None) == (tfds_name is None):
     raise ValueError("give either data_files (a mapping from split to files) "
                      "or tfds_name")
@@ -164,7 +166,7 @@ class RowsSource(seqio.DataSource):
                   shard_info: Optional[seqio.ShardInfo] = None,
                   *, sequence_length=None, use_cached=False, num_epochs=1
                   ) -> tf.data.Dataset:
-    """The records of `split` in file order (seqio shuffles after preprocessing)."""
+    """The records of `split` in file order (seqio shuffles them later)."""
     del shuffle, seed, sequence_length, use_cached, num_epochs  # Unused.
     dataset = tf.data.Dataset.from_generator(
         functools.partial(self._records, split),
