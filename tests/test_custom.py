@@ -427,6 +427,27 @@ def test_csv_rows_spanning_lines_and_tsv(tmp_path):
   del csv_path
 
 
+def test_numeric_label_needs_label_names_and_globs_read_in_order(tmp_path):
+  for index, label in enumerate(["entailment", 1]):
+    write_jsonl(str(tmp_path / ("part-%d.jsonl" % index)), [
+        {"premise": "p%d" % index, "label": label, "explanations": ["e"]}])
+  custom.add_abstractive_task(
+      "globbed", {"train": [str(tmp_path / "part-0.jsonl"),
+                            str(tmp_path / "part-*.jsonl")]})
+  source = seqio.get_mixture_or_task("globbed").source
+  assert read_error(source) == (
+      "%s:1: label 1 is a number; pass label_names to name the labels" %
+      (tmp_path / "part-1.jsonl"))
+  custom.add_abstractive_task(
+      "globbed", {"train": [str(tmp_path / "part-0.jsonl"),
+                            str(tmp_path / "part-*.jsonl")]}, label_names=NLI)
+  records = list(seqio.get_mixture_or_task("globbed").source.get_dataset(
+      "train").as_numpy_iterator())
+  assert [(r["fields"].tolist(), r["label"]) for r in records] == [
+      ([b"p0"], b"entailment"), ([b"p0"], b"entailment"),
+      ([b"p1"], b"neutral")]
+
+
 # ---------------------------------------------------------------------------
 # Sequence lengths.
 # ---------------------------------------------------------------------------
@@ -453,6 +474,9 @@ def test_sequence_lengths_and_gin_file(demo, tmp_path):
   assert gin_text.splitlines()[-1] == (
       "utils.run.sequence_length = {'inputs': %d, 'targets': %d}" % (
           expected["inputs"], expected["targets"]))
+  other = custom.sequence_lengths("custom_nli", {"train": os.path.join(
+      demo["files"], "nli_validation.jsonl")})
+  assert other.examples == 10
 
 
 @pytest.mark.slow
