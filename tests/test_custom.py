@@ -427,6 +427,22 @@ def test_csv_rows_spanning_lines_and_tsv(tmp_path):
   del csv_path
 
 
+def test_a_json_string_is_never_read_as_a_list(tmp_path):
+  write_jsonl(str(tmp_path / "a.jsonl"), [
+      {"premise": "p", "label": "x", "explanations": "[1] says so"}])
+  custom.add_abstractive_task("json_string", {"train": str(tmp_path / "a.jsonl")})
+  records = list(seqio.get_mixture_or_task("json_string").source.get_dataset(
+      "train").as_numpy_iterator())
+  assert records[0]["explanations"].tolist() == [b"[1] says so"]
+  with open(tmp_path / "a.csv", "w") as f:
+    f.write('premise,label,explanations\np,x,"[1] says so"\n')
+  custom.add_abstractive_task("csv_list", {"train": str(tmp_path / "a.csv")})
+  assert read_error(seqio.get_mixture_or_task("csv_list").source) == (
+      "%s:2: field 'explanations' starts with '[' but is not a JSON list: "
+      "Extra data (column 5); write one such string as a JSON list of it" %
+      (tmp_path / "a.csv"))
+
+
 def test_numeric_label_needs_label_names_and_globs_read_in_order(tmp_path):
   for index, label in enumerate(["entailment", 1]):
     write_jsonl(str(tmp_path / ("part-%d.jsonl" % index)), [

@@ -47,6 +47,10 @@ class DataError(ValueError):
     self.where, self.line, self.problem = where, line, problem
 
 
+class CellRow(dict):
+  """A CSV or TSV row: every value is the text of a cell."""
+
+
 class RowError(ValueError):
   """A problem with one row; the reader adds the file and line."""
 
@@ -180,7 +184,7 @@ def _delimited_rows(path: str, delimiter: str) -> Iterator[NumberedRow]:
           path, start, "%s row has %d cells, the header has %d (%s)" % (
               kind, len(cells), len(header), ", ".join(header)))
     else:
-      yield start, dict(zip(header, cells))
+      yield start, CellRow(zip(header, cells))
 
 
 def read_file(path: str) -> Iterator[NumberedRow]:

@@ -29,7 +29,7 @@ import json
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from wt5.answers import EXPLANATION_SEPARATOR as SEPARATOR
-from wt5.custom.readers import RowError, preview
+from wt5.custom.readers import CellRow, RowError, preview
 from wt5.custom.readers import value_kind as _kind
 
 
@@ -65,7 +65,8 @@ def _cell_list(value: Any, name: str) -> Any:
       parsed = json.loads(value)
     except json.JSONDecodeError as e:
       raise RowError("field %r starts with '[' but is not a JSON list: %s "
-                     "(column %d)" % (name, e.msg, e.colno)) from None
+                     "(column %d); write one such string as a JSON list of "
+                     "it" % (name, e.msg, e.colno)) from None
     if isinstance(parsed, list):
       return parsed
   return value
@@ -142,7 +143,9 @@ class Fields:
     """The row's explanations, checked by the rules above."""
     if isinstance(self.explanations, str):
       name = self.explanations
-      value = _cell_list(_field(row, name), name)
+      value = _field(row, name)
+      if isinstance(row, CellRow):
+        value = _cell_list(value, name)
       items = [value] if isinstance(value, str) else value
       if not isinstance(items, list):
         raise RowError("field %r is %s, expected a string or a list of "
