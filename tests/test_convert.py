@@ -19,7 +19,10 @@ length 128 and `wt5 evaluate` decodes as far.
 """
 
 import dataclasses
+import io
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -27,6 +30,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import demo_registry as demo_registry_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+import no_tensorflow  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5 import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5.export import command as export  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5.model_shapes import SHAPES  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -36,7 +40,6 @@ from wt5.mtf import convert  # pylint: disable=g-import-not-at-top,wrong-import-
 from wt5.mtf import operative_gin  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5.pytorch import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.scoring import eval_files  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 V10_MIXTURE = "esnli_mnli_all_explanations"
 TASK = "esnli_v010"
@@ -94,7 +97,7 @@ def binary_eval(mixture, model_dir, data_dir, vocab_model, log):
 
 
 def at_step(metrics, step):
-  """{task: {metric: value}} at one step of logged or evaluated metrics."""
+  """{task: {metric: value}} at one step of the binary's logged metrics."""
   return {task: {m: by_step[step] for m, by_step in values.items()}
           for task, values in metrics.items()}
 
@@ -306,3 +309,160 @@ def test_fake_model_round_trip_and_hugging_face_dir_is_not_mesh(tmp_path):
   for name, (dtype, value) in before.items():
     assert after[name][0] == dtype, name
     assert np.array_equal(after[name][1], value), name
+
+
+# ---------------------------------------------------------------------------
+# Real models: the binary's predictions against `wt5 evaluate`'s.
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(demo_run, tmp_path_factory):
+  """The demo's data, vocabulary, T5 1.0 result, and the validation and
+  training exports (targets length 128, as the binary decodes)."""
+  output_dir, results, _ = demo_run
+  root = tmp_path_factory.mktemp("convert")
+  data_dir = os.path.join(output_dir, "data")
+  vocab_model = os.path.join(output_dir, "vocab", "wt5_demo.model")
+  with demo_registry_lib.registered(data_dir, vocab_model):
+    export.export(V10_MIXTURE, "validation", str(root / "export"), LENGTHS,
+                  data_dir=data_dir)
+    export.export(TASK, "train", str(root / "train"), LENGTHS,
+                  num_examples=640, data_dir=data_dir)
+  return {"root": root, "data_dir": data_dir, "vocab": vocab_model,
+          "v10": results[V10_MIXTURE], "export": str(root / "export"),
+          "train": str(root / "train")}
+
+
+def hf_evaluate(model_dir, demo, tasks, step):
+  """`wt5 evaluate` of one step: {task: {metric: value}}."""
+  results = evaluate_lib.evaluate(model_dir, demo["export"], steps=[step],
+                                  tasks=tasks, out=io.StringIO())
+  return {task: by_step[step] for task, by_step in results.items()}
+
+
+@pytest.fixture(scope="module")
+def v10(demo):
+  """The demo's T5 1.0 (step 30) converted and decoded by `wt5 evaluate`."""
+  hf_dir = str(demo["root"] / "v10_hf")
+  out, shape = convert.to_hf(demo["v10"].model_dir, hf_dir,
+                             vocab_model=demo["vocab"])
+  return {"hf_dir": hf_dir, "checkpoint": out, "shape": shape,
+          "metrics": hf_evaluate(hf_dir, demo, demo["v10"].eval_tasks, STEP)}
+
+
+@pytest.fixture(scope="module")
+def v11(demo):
+  """A T5 1.1 trained and evaluated by the binary, converted, decoded."""
+  model_dir = str(demo["root"] / "v11_mtf")
+  settings = mtf_binary.RunSettings(
+      data_dir=demo["data_dir"], model=SHAPES["tiny"], steps=STEP,
+      checkpoints=1, tokens_per_batch=1024)
+  command = [("--gin_file=models/t5.1.1.base.gin"
+              if arg == "--gin_file=models/bi_v1.gin" else arg)
+             for arg in mtf_binary.train_command(
+                 mtf_binary.find_binary(), TASK, model_dir, settings)]
+  assert "--gin_file=models/t5.1.1.base.gin" in command
+  mtf_binary.run_or_raise(command, {"WT5_VOCAB_MODEL": demo["vocab"]},
+                          model_dir + ".train.log", lambda line: None,
+                          "training a T5 1.1")
+  binary_metrics = binary_eval(TASK, model_dir, demo["data_dir"],
+                               demo["vocab"], model_dir + ".eval.log")
+  hf_dir = str(demo["root"] / "v11_hf")
+  out, shape = convert.to_hf(model_dir, hf_dir, vocab_model=demo["vocab"])
+  return {"model_dir": model_dir, "hf_dir": hf_dir, "checkpoint": out,
+          "shape": shape, "binary_metrics": at_step(binary_metrics, STEP),
+          "metrics": hf_evaluate(hf_dir, demo, [TASK], STEP)}
+
+
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_t5_1_0_from_the_binary_decodes_the_same_in_pytorch(demo, v10):
+  assert v10["shape"].layout == "T5 1.0"
+  assert v10["checkpoint"] == os.path.join(v10["hf_dir"], "checkpoint-30")
+  assert sorted(os.listdir(v10["checkpoint"])) == [
+      "config.json", "generation_config.json", "model.safetensors",
+      "spiece.model", "wt5_conversion.json"]
+  result = demo["v10"]
+  assert_agree(os.path.join(result.model_dir, "validation_eval"),
+               os.path.join(v10["hf_dir"], "validation_eval"),
+               result.eval_tasks, STEP, STEP, at_step(result.metrics, STEP),
+               v10["metrics"], "T5 1.0 Mesh TF -> HF")
+
+
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_t5_1_1_from_the_binary_decodes_the_same_in_pytorch(v11):
+  assert v11["shape"].layout == "T5 1.1"
+  assert v11["shape"].gated and not v11["shape"].shared_softmax
+  assert_agree(os.path.join(v11["model_dir"], "validation_eval"),
+               os.path.join(v11["hf_dir"], "validation_eval"), [TASK], STEP,
+               STEP, v11["binary_metrics"], v11["metrics"],
+               "T5 1.1 Mesh TF -> HF")
+
+
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_round_trip_gives_identical_variables(demo, v10, v11):
+  for source, hf_dir, name in ((demo["v10"].model_dir, v10["hf_dir"], "v10"),
+                               (v11["model_dir"], v11["hf_dir"], "v11")):
+    back = str(demo["root"] / (name + "_back"))
+    prefix, _ = convert.to_mesh(hf_dir, back)
+    assert prefix == os.path.join(back, "model.ckpt-30")
+    before = raw_variables(os.path.join(source, "model.ckpt-30"))
+    after = raw_variables(prefix)
+    assert sorted(after) == sorted(before)
+    for var, (dtype, value) in before.items():
+      assert after[var][0] == dtype == "bfloat16", var
+      assert np.array_equal(after[var][1], value), var
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    assert tf.train.load_checkpoint(prefix).get_tensor("global_step") == 30
+
+
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_converted_directory_loads_without_tensorflow(v10):
+  code = no_tensorflow.PRELUDE + (
+      "import transformers\n"
+      "m = transformers.T5ForConditionalGeneration.from_pretrained(%r)\n"
+      "print(m.config.vocab_size, m.config.feed_forward_proj)\n" %
+      v10["checkpoint"])
+  done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                        text=True, timeout=240, check=True)
+  assert done.stdout.splitlines()[-1] == "2048 relu"
+
+
+def torch_train(demo, model, model_dir, steps):
+  train_lib.train(train_lib.TrainOptions(
+      demo["train"], model_dir, model=model, steps=steps, batch_size=16,
+      learning_rate=3e-3, dropout_rate=0.0, save_steps=steps,
+      logging_steps=steps), out=io.StringIO())
+  return hf_evaluate(model_dir, demo, [TASK], steps)
+
+
+@pytest.mark.binary
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("layout", ["T5 1.0", "T5 1.1"])
+def test_wt5_train_models_score_the_same_in_the_binary(demo, v11, layout):
+  """T5 1.0 trained from scratch, the converted T5 1.1 fine-tuned, by
+  `wt5 train`; converted to Mesh TF, evaluated by the binary."""
+  name = layout.replace(" ", "_").replace(".", "_")
+  torch_dir = str(demo["root"] / (name + "_torch"))
+  model, steps = (("tiny", 40) if layout == "T5 1.0" else
+                  (v11["checkpoint"], 20))
+  hf_metrics = torch_train(demo, model, torch_dir, steps)
+  mtf_dir = str(demo["root"] / (name + "_back"))
+  prefix, shape = convert.to_mesh(torch_dir, mtf_dir)
+  assert (shape.layout, prefix) == (layout, os.path.join(
+      mtf_dir, "model.ckpt-%d" % steps))
+  assert raw_variables(prefix)["shared/embedding"][0] == "float32"
+  binary_metrics = binary_eval(TASK, mtf_dir, demo["data_dir"], demo["vocab"],
+                               mtf_dir + ".eval.log")
+  assert_agree(os.path.join(mtf_dir, "validation_eval"),
+               os.path.join(torch_dir, "validation_eval"), [TASK], steps,
+               steps, at_step(binary_metrics, steps), hf_metrics,
+               "%s HF -> Mesh TF" % layout)

@@ -279,7 +279,7 @@ def operative_config_text(shape: T5Shape, master_dtype: str = "float32",
   """
   activation = (shape.activation[0] if len(shape.activation) == 1
                 else list(shape.activation))
-  lines: List[str] = ["# T5 (%s) written by `wt5 convert --to mtf`." %
+  lines: List[str] = ["# A %s model, written by `wt5 convert --to mtf`." %
                       shape.layout]
   if note:
     lines.append("# %s" % note)
