@@ -290,6 +290,7 @@ def test_directories_without_a_checkpoint_are_clear_errors(tmp_path, capsys):
     convert.to_hf(str(tmp_path / "nogin"), str(tmp_path / "hf"), step=7)
 
 
+@pytest.mark.slow
 def test_fake_model_round_trip_and_hugging_face_dir_is_not_mesh(tmp_path):
   """Random weights, T5 1.1: Mesh TF -> HF -> Mesh TF keeps every value."""
   shape = dataclasses.replace(TINY, activation=("gelu", "linear"),
@@ -309,6 +310,37 @@ def test_fake_model_round_trip_and_hugging_face_dir_is_not_mesh(tmp_path):
   for name, (dtype, value) in before.items():
     assert after[name][0] == dtype, name
     assert np.array_equal(after[name][1], value), name
+
+
+@pytest.mark.slow
+def test_separate_output_layer_of_a_scaling_model_gets_the_scale_folded_in(
+    tmp_path):
+  """A Hugging Face T5 that scales its decoder output (T5 1.0's convention)
+  but has its own output layer computes the same logits after
+  HF -> Mesh TF -> HF, where the scale sits in decoder/logits/kernel."""
+  import torch  # pylint: disable=g-import-not-at-top
+  import transformers  # pylint: disable=g-import-not-at-top
+  torch.manual_seed(0)
+  model = transformers.T5ForConditionalGeneration(
+      transformers.T5Config(**names.hf_config_kwargs(TINY)))
+  model.lm_head.weight = torch.nn.Parameter(torch.randn(256, 8))
+  model.save_pretrained(str(tmp_path / "hf" / "checkpoint-3"))
+  prefix, shape = convert.to_mesh(str(tmp_path / "hf"), str(tmp_path / "m"))
+  assert (shape.layout, prefix) == ("T5 (relu, separate softmax)",
+                                    str(tmp_path / "m" / "model.ckpt-3"))
+  kernel = raw_variables(prefix)["decoder/logits/kernel"]
+  assert kernel[0] == "float32"
+  np.testing.assert_allclose(
+      kernel[1], model.lm_head.weight.detach().numpy().T * 8 ** -0.5,
+      rtol=1e-6)
+  out, _ = convert.to_hf(str(tmp_path / "m"), str(tmp_path / "back"))
+  back = transformers.T5ForConditionalGeneration.from_pretrained(out)
+  assert not back.config.scale_decoder_outputs
+  ids = torch.tensor([[5, 9, 17, 1]])
+  with torch.no_grad():
+    want = model.eval()(input_ids=ids, decoder_input_ids=ids).logits
+    got = back.eval()(input_ids=ids, decoder_input_ids=ids).logits
+  np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------
