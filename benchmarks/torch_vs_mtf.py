@@ -16,20 +16,27 @@ sequence lengths (128 inputs, 64 targets), the same tokens per step
 
 Throughput counts real tokens: the non-padding input and target tokens per
 second of steady training, from the first logged step to the last (start-up,
-graph building and the first step excluded), and examples per second; the
-wall time of each whole run is printed too. For torch the trainer counts the
-tokens of its batches. The binary does not report its tokens, so its tokens
-per step are those of 16 rows of the same mixture packed by Mesh TF's own
-`pack_dataset` (the function the binary packs with): the exported examples
-in export order, as many rows as the run trains. torch runs with
+graph building and the first step excluded), and examples per second. For
+torch the trainer counts the tokens of its batches. The binary does not report
+its tokens, so its tokens per step are those of 16 rows of the same mixture
+packed by Mesh TF's own `pack_dataset` (the function the binary packs with):
+the exported examples in export order, as many rows as a run trains. Both
+train in float32 (`--torch_bf16` trains torch with bf16 autocast instead).
+
+The CPU may be shared: each route runs `--rounds` times (default 2) in the
+order mtf, torch, torch, mtf, ... so that a load that drifts during the
+benchmark weighs on both alike; each route's rates are its summed steady
+tokens (examples, steps) over its summed steady seconds, and the 1-minute load
+average at the end of each run is printed. torch runs with
 OMP_WAIT_POLICY=PASSIVE, as `wt5 train` sets it: on a shared, loaded CPU
 OpenMP's spinning threads make each step several times slower. The last line
 is `torch_over_mtf: X.XX`, the ratio of the two routes' real tokens/s.
 
-    .venv/bin/python benchmarks/torch_vs_mtf.py [--steps 300] [--workdir DIR]
+    .venv/bin/python benchmarks/torch_vs_mtf.py [--steps 150] [--rounds 2] [--workdir DIR]
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -37,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -66,14 +74,29 @@ def prepare(workdir: str) -> str:
   return vocab
 
 
-def steady_rate(times):
-  """Steps per second between the first and last (step, time) observation."""
-  (s0, t0), (s1, t1) = times[0], times[-1]
-  return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else float("nan")
+@dataclasses.dataclass
+class Measure:
+  """Steady training of one run: steps, their seconds, real tokens, examples."""
+  steps: int
+  seconds: float
+  tokens: float
+  examples: float
+  wall: float
+  load: str
 
 
-def run_mtf(workdir: str, env, steps: int):
-  """Trains with t5_mesh_transformer; returns (steps/s, wall seconds)."""
+def add(measures: Sequence[Measure]) -> Measure:
+  """The runs of one route together (rates = sums / summed seconds)."""
+  return Measure(sum(m.steps for m in measures),
+                 sum(m.seconds for m in measures),
+                 sum(m.tokens for m in measures),
+                 sum(m.examples for m in measures),
+                 sum(m.wall for m in measures),
+                 ",".join(m.load for m in measures))
+
+
+def run_mtf(workdir: str, env, steps: int, per_step) -> Measure:
+  """Trains with t5_mesh_transformer; `per_step` is (real tokens, examples) a step."""
   model_dir = os.path.join(workdir, "mtf")
   shutil.rmtree(model_dir, ignore_errors=True)
   settings = mtf_binary.RunSettings(
@@ -94,7 +117,9 @@ def run_mtf(workdir: str, env, steps: int):
   mtf_binary.run_or_raise(command, env, os.path.join(workdir, "mtf.log"),
                           on_line, "training %s" % MIXTURE)
   wall = time.perf_counter() - start
-  return steady_rate(times), wall
+  (s0, t0), (s1, t1) = times[0], times[-1]
+  return Measure(s1 - s0, t1 - t0, (s1 - s0) * per_step[0],
+                 (s1 - s0) * per_step[1], wall, load())
 
 
 def export_mixture(workdir: str, env, steps: int) -> str:
@@ -136,8 +161,9 @@ def mtf_tokens_per_step(export_dir: str, steps: int):
   return tokens / rows * ROWS, examples_seen / rows * ROWS
 
 
-def run_torch(workdir: str, env, steps: int, export_dir: str):
-  """Trains with `wt5 train` on the export; returns (steps/s, tokens/s, examples/s, wall)."""
+def run_torch(workdir: str, env, steps: int, export_dir: str,
+              bf16: bool) -> Measure:
+  """Trains with `wt5 train` on the export."""
   # As `wt5 train` sets it: OpenMP's spinning waits collapse on a loaded CPU.
   full_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", PYTHONPATH=ROOT,
                   **env)
@@ -153,11 +179,12 @@ def run_torch(workdir: str, env, steps: int, export_dir: str):
       "transformers.T5ForConditionalGeneration(config).save_pretrained(%r)\n"
       "s = train.train(train.TrainOptions(%r, %r, model=%r, steps=%d, "
       "batch_size=%d, tokens_per_batch=%d, learning_rate=%g, save_steps=%d, "
-      "logging_steps=10, dropout_rate=0.0), out=open('/dev/null', 'w'))\n"
+      "logging_steps=10, dropout_rate=0.0, bf16=%r), "
+      "out=open('/dev/null', 'w'))\n"
       "print('SUMMARY', json.dumps(s))\n" % (
           SIZE, demo.VOCAB_SIZE, init_dir,
           export_dir, model_dir, init_dir, steps, ROWS, TOKENS_PER_BATCH,
-          LEARNING_RATE, steps))
+          LEARNING_RATE, steps, bf16))
   start = time.perf_counter()
   result = subprocess.run([sys.executable, "-c", code], env=full_env,
                           capture_output=True, text=True, check=False)
@@ -169,9 +196,8 @@ def run_torch(workdir: str, env, steps: int, export_dir: str):
                      os.path.join(workdir, "torch.log"))
   line = [l for l in result.stdout.splitlines() if l.startswith("SUMMARY ")][-1]
   summary = json.loads(line[len("SUMMARY "):])
-  seconds = summary["seconds"]
-  return (summary["steps"] / seconds, summary["tokens"] / seconds,
-          summary["examples"] / seconds, wall)
+  return Measure(summary["steps"], summary["seconds"], summary["tokens"],
+                 summary["examples"], wall, load())
 
 
 def load() -> str:
@@ -181,40 +207,54 @@ def load() -> str:
 
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--steps", type=int, default=300)
+  parser.add_argument("--steps", type=int, default=150,
+                      help="Steps of each run.")
+  parser.add_argument("--rounds", type=int, default=2,
+                      help="Runs of each route, in the order mtf, torch, "
+                      "torch, mtf, mtf, torch, ...")
+  parser.add_argument("--torch_bf16", action="store_true",
+                      help="Train torch with bf16 autocast (the binary "
+                      "trains in float32 either way).")
   parser.add_argument("--workdir", default=None,
                       help="Keep data, logs and models here (default: a "
                       "temporary directory, removed afterwards).")
   args = parser.parse_args()
   workdir = args.workdir or tempfile.mkdtemp(prefix="wt5_torch_vs_mtf_")
   os.makedirs(workdir, exist_ok=True)
+  runs = {"mtf": [], "torch": []}
   try:
     vocab = prepare(workdir)
     env = {"WT5_VOCAB_MODEL": vocab, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    print("model: %r shape %s, %d steps of %d rows x %s positions, "
-          "mixture %s, %d CPU cores, load %s" % (
-              SIZE, model_shapes.SHAPES[SIZE], args.steps, ROWS, LENGTHS,
-              MIXTURE, os.cpu_count(), load()), flush=True)
+    print("model: %r shape %s, %d x %d steps of %d rows x %s positions, "
+          "mixture %s, %d CPU cores, load %s, torch in %s" % (
+              SIZE, model_shapes.SHAPES[SIZE], args.rounds, args.steps, ROWS,
+              LENGTHS, MIXTURE, os.cpu_count(), load(),
+              "bf16" if args.torch_bf16 else "float32"), flush=True)
     export_dir = export_mixture(workdir, env, args.steps)
-    mtf_tokens, mtf_examples = mtf_tokens_per_step(export_dir, args.steps)
-    mtf_rate, mtf_wall = run_mtf(workdir, env, args.steps)
-    mtf_load = load()
-    torch_steps, torch_tokens, torch_examples, torch_wall = run_torch(
-        workdir, env, args.steps, export_dir)
-    torch_load = load()
+    per_step = mtf_tokens_per_step(export_dir, args.steps)
+    order = ["mtf", "torch"]
+    for _ in range(args.rounds):
+      for name in order:
+        if name == "mtf":
+          runs[name].append(run_mtf(workdir, env, args.steps, per_step))
+        else:
+          runs[name].append(run_torch(workdir, env, args.steps, export_dir,
+                                      args.torch_bf16))
+        print("  %s run: %.2f steps/s, load %s at its end" % (
+            name, runs[name][-1].steps / runs[name][-1].seconds,
+            runs[name][-1].load), flush=True)
+      order.reverse()
   finally:
     if not args.workdir:
       shutil.rmtree(workdir, ignore_errors=True)
-  mtf_line = (mtf_rate, mtf_rate * mtf_tokens, mtf_rate * mtf_examples,
-              mtf_wall, mtf_load)
-  torch_line = (torch_steps, torch_tokens, torch_examples, torch_wall,
-                torch_load)
-  for name, (steps, tokens, examples, wall, end_load) in (
-      ("mtf", mtf_line), ("torch", torch_line)):
+  total = {name: add(measures) for name, measures in runs.items()}
+  for name, m in total.items():
     print("%-6s %6.2f steps/s  %8.0f real tokens/s  %7.1f examples/s  "
-          "(whole run %.0f s, load %s at its end)" % (
-              name, steps, tokens, examples, wall, end_load))
-  print("torch_over_mtf: %.2f" % (torch_tokens / mtf_line[1]))
+          "%5.1f examples/step  (runs %.0f s, load %s at their ends)" % (
+              name, m.steps / m.seconds, m.tokens / m.seconds,
+              m.examples / m.seconds, m.examples / m.steps, m.wall, m.load))
+  rate = {name: m.tokens / m.seconds for name, m in total.items()}
+  print("torch_over_mtf: %.2f" % (rate["torch"] / rate["mtf"]))
   return 0
 
 

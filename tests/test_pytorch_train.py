@@ -121,6 +121,11 @@ def test_checkpoints_progress_and_tensorboard(run):
   final = run["progress"].replace("\r", "\n").splitlines()
   last = [l for l in final if l.startswith("train: 100%")][-1]
   assert "120/120" in last and "tok/s=" in last and "loss=" in last
+  # Packed rows: several examples a row, most positions real tokens.
+  assert "ex/step=%.1f" % summary["examples_per_step"] in last
+  assert "real=%.2f" % summary["real_token_fraction"] in last
+  assert summary["examples_per_step"] > 1.5 * 16  # 16 rows a step
+  assert 0.5 < summary["real_token_fraction"] <= 1.0
   from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
   events = glob.glob(os.path.join(run["model_dir"], "runs", "*",
                                   "events.out.tfevents.*"))
@@ -131,6 +136,8 @@ def test_checkpoints_progress_and_tensorboard(run):
   assert steps == [20, 40, 60, 80, 100, 120]
   losses = [e.value for e in acc.Scalars("train/loss")]
   assert losses[-1] < losses[0]
+  for name in ("train/examples_per_step", "train/real_token_fraction"):
+    assert [e.step for e in acc.Scalars(name)] == steps
 
 
 @pytest.mark.slow
