@@ -9,7 +9,8 @@ writes `DIR/checkpoint-<N>/`, a Hugging Face `T5ForConditionalGeneration`
 (safetensors; loads without TensorFlow) that `wt5 evaluate --model_dir DIR`
 decodes and `wt5 train --model DIR/checkpoint-<N>` fine-tunes. The
 SentencePiece model (`--vocab_model`, default `$WT5_VOCAB_MODEL`) is copied
-into it as `spiece.model`; `wt5_conversion.json` records the source.
+into it as `spiece.model`; `wt5_conversion.json` records the source and the
+vocabulary (T5's default on Cloud Storage is recorded, not copied).
 
 The second writes `MTF_MODEL_DIR/model.ckpt-<N>` (every weight under its
 Mesh TF name, and `global_step`) and an `operative_config.gin`, which
@@ -31,13 +32,13 @@ import shutil
 import sys
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from wt5 import vocab_setting
 from wt5.mtf import checkpoint_names as names
 from wt5.mtf import operative_gin
 from wt5.mtf.checkpoint_names import T5Shape, UnsupportedModelError
 
 RECORD = "wt5_conversion.json"
 VOCAB_FILE = "spiece.model"
-VOCAB_ENV = "WT5_VOCAB_MODEL"
 _MESH_CKPT_RE = re.compile(r"^model\.ckpt-(\d+)\.index$")
 _HF_CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
 
@@ -278,17 +279,17 @@ def to_hf(model_dir: str, output_dir: str, step: Optional[int] = None,
   state = mesh_to_hf(variables, shape)
   out = os.path.join(output_dir, "checkpoint-%d" % step)
   write_hf(state, shape, out)
-  vocab = vocab_model or os.environ.get(VOCAB_ENV)
-  if vocab and not vocab.startswith("gs://"):
+  vocab = vocab_model or vocab_setting.vocab_model_path(os.environ)
+  if not vocab.startswith("gs://"):
     if not os.path.isfile(vocab):
       raise ConvertError("the vocabulary %s does not exist" % vocab)
     shutil.copyfile(vocab, os.path.join(out, VOCAB_FILE))
+    vocab = os.path.abspath(vocab)
   record = {"source": os.path.abspath(ckpt), "step": step,
             "layout": shape.layout,
             "mesh_dtype": sorted(set(dtypes.values())),
             "vocab_divisor": config.vocab_divisor,
-            "vocabulary": vocab and (os.path.abspath(vocab) if not
-                                     vocab.startswith("gs://") else vocab)}
+            "vocabulary": vocab}
   with open(os.path.join(out, RECORD), "w", encoding="utf-8") as f:
     json.dump(record, f, indent=1)
   return out, shape
@@ -309,16 +310,17 @@ def to_mesh(hf_dir: str, output_dir: str, step: Optional[int] = None,
   if not step or step < 1:
     raise ConvertError("%s: give --step N (at least 1): the Mesh TF "
                        "checkpoint is named by its step" % path)
+  if mesh_steps(output_dir):
+    raise ConvertError("%s already holds Mesh TF checkpoints (steps %s); "
+                       "write into a new directory" % (
+                           output_dir, ", ".join(map(str, mesh_steps(
+                               output_dir)))))
   shape, state = read_hf(path)
   variables = hf_to_mesh(state, shape)
   recorded = record.get("mesh_dtype") or []
   dtype = dtype or (recorded[0] if len(recorded) == 1 else "float32")
   divisor = record.get("vocab_divisor") or (
       128 if shape.vocab_size % 128 == 0 else 1)
-  if mesh_steps(output_dir):
-    raise ConvertError("%s already holds Mesh TF checkpoints (steps %s); "
-                       "write into a new directory" % (
-                           output_dir, mesh_steps(output_dir)))
   prefix = write_mesh_checkpoint(variables, step, output_dir, dtype)
   note = ("Converted from %s. The vocabulary must have %s ids." % (
       os.path.abspath(path),
@@ -356,8 +358,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="Checkpoint step (default: the newest).")
   parser.add_argument("--vocab_model", default=None,
                       help="SentencePiece model the Mesh TF model was trained "
-                      "with, copied as spiece.model (default: $%s)." %
-                      VOCAB_ENV)
+                      "with, copied as spiece.model (default: $%s, else "
+                      "T5's default, recorded only)." %
+                      vocab_setting.VOCAB_ENV)
   parser.add_argument("--dtype", choices=("float32", "bfloat16"),
                       default=None, help="--to mtf: the checkpoint's dtype "
                       "(default: the one recorded by the conversion to "
@@ -382,8 +385,11 @@ def run(args: argparse.Namespace) -> int:
                          args.vocab_model)
       print("Wrote %s (%s)." % (out, describe(shape)))
       if not os.path.isfile(os.path.join(out, VOCAB_FILE)):
-        print("No vocabulary recorded: pass --vocab_model (or set %s) to "
-              "copy the SentencePiece model in." % VOCAB_ENV)
+        print("The vocabulary %s is recorded in %s, not copied; pass "
+              "--vocab_model (or set %s) if the model was trained with "
+              "another." % (vocab_setting.vocab_model_path(os.environ)
+                            if not args.vocab_model else args.vocab_model,
+                            RECORD, vocab_setting.VOCAB_ENV))
       print("Decode with `wt5 evaluate --model_dir %s --export EXPORT`." %
             args.output_dir)
   except (ConvertError, UnsupportedModelError) as e:
