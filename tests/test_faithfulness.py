@@ -267,37 +267,26 @@ def _summary_and_scores(records_list):
 
 
 @pytest.fixture(scope="module")
-def movies(tmp_path_factory):
+def movies(demo_registry):
   """Demo movie reviews exported; a tiny model trained; both models scored."""
   import io  # pylint: disable=g-import-not-at-top
-  import seqio  # pylint: disable=g-import-not-at-top
-  from wt5 import mixtures, tasks, vocab  # pylint: disable=g-import-not-at-top
-  from wt5.demo import datasets as demo_data  # pylint: disable=g-import-not-at-top
   from wt5.export import command as export  # pylint: disable=g-import-not-at-top
   from wt5.faithfulness import records  # pylint: disable=g-import-not-at-top
   from wt5.pytorch import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
   from wt5.pytorch import model as model_lib  # pylint: disable=g-import-not-at-top
   from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top
 
-  root = tmp_path_factory.mktemp("wt5_faithfulness")
-  data_dir = str(root / "tfds")
-  demo_data.write_demo_data(data_dir, sources=["movie_rationales"], sizes={
-      "movie_rationales": {"train": TRAIN_EXAMPLES,
-                           "validation": VALIDATION_EXAMPLES, "test": 2}})
-  spm_model = demo_data.train_demo_vocabulary(data_dir, str(root / "spm"),
-                                              vocab_size=600)
-  seqio.set_tfds_data_dir_override(data_dir)
-  try:
-    tasks.register_tasks(vocab.WT5Vocabulary(spm_model))
-    mixtures.register_mixtures()
+  with demo_registry("wt5_faithfulness", sources=["movie_rationales"],
+                     sizes={"movie_rationales": {
+                         "train": TRAIN_EXAMPLES,
+                         "validation": VALIDATION_EXAMPLES, "test": 2}},
+                     own_vocab=True) as reg:
+    root, spm_model = reg.root, reg.vocab_model
     export_dir = str(root / "export")
     export.export(TASK, "train", export_dir, LENGTHS,
-                  num_examples=TRAIN_EXAMPLES, data_dir=data_dir)
-    export.export(TASK, "validation", export_dir, LENGTHS, data_dir=data_dir)
-  finally:
-    seqio.set_tfds_data_dir_override(None)
-    tasks.register_tasks()
-    mixtures.register_mixtures()
+                  num_examples=TRAIN_EXAMPLES, data_dir=reg.data_dir)
+    export.export(TASK, "validation", export_dir, LENGTHS,
+                  data_dir=reg.data_dir)
   trained = str(root / "trained")
   train_lib.train(train_lib.TrainOptions(
       export_dir, trained, model="tiny", steps=STEPS, batch_size=16,
@@ -342,6 +331,8 @@ def test_the_command_runs_without_tensorflow(movies):
   assert ("%s, step %d, validation: %d examples, labels negative/positive; "
           "predicted class = greedy label for" % (
               TASK, STEPS, VALIDATION_EXAMPLES)) in result.stdout
+  assert ("input(s) cut at the sequence limit; 0 re-encoded input(s) differ "
+          "from the export's ids." in result.stdout)
   assert ("source     tokens  comprehensiveness (up)  sufficiency (down)"
           in result.stdout)
   assert len(movies["trained_records"]) == VALIDATION_EXAMPLES
@@ -422,6 +413,10 @@ def test_records_are_in_erasers_format(movies):
       part = record["wt5"]["sources"][source]
       assert sum(s["end_token"] - s["start_token"]
                  for s in part["rationales"]) == part["rationale_tokens"]
+  # The edited inputs are encoded as seqio encodes: the unedited input gives
+  # the export's ids exactly.
+  assert all(r["wt5"]["input_ids_match_export"]
+             for r in movies["trained_records"])
   first = movies["trained_records"][0]
   assert first["annotation_id"] == "%s:validation:0" % TASK
   assert first["wt5"]["classification_from"] == "greedy"

@@ -186,12 +186,17 @@ def score_task(data: TaskData, predictions: Sequence[Mapping[str, Any]],
     order = sorted(range(len(unique)), key=lambda i: -len(encoded[i]))
     probs = scorer.probabilities([encoded[i] for i in order])
     by_text = {unique[i]: row for i, row in zip(order, scorer.as_dicts(probs))}
-    lengths_by_text = {t: len(ids) for t, ids in zip(unique, encoded)}
+    ids_by_text = dict(zip(unique, encoded))
     for index, memberships, texts in plans:
+      full_text = texts["full",]
+      checks = {
+          # More ids than fit before EOS: seqio cut this input.
+          "input_truncated": len(processor.EncodeAsIds(full_text)) >= length,
+          "input_ids_match_export": (ids_by_text[full_text] ==
+                                     list(data.examples[index]["inputs"]))}
       yield _record(data, index, predictions[index], memberships,
-                    {k: by_text[t] for k, t in texts.items()},
-                    lengths_by_text[texts["full",]] >= length, thresholds,
-                    info)
+                    {k: by_text[t] for k, t in texts.items()}, checks,
+                    thresholds, info)
       if progress is not None:
         progress.update(1)
 
@@ -199,7 +204,7 @@ def score_task(data: TaskData, predictions: Sequence[Mapping[str, Any]],
 def _record(data: TaskData, index: int, prediction: Mapping[str, Any],
             memberships: Mapping[str, Sequence[int]],
             probabilities: Mapping[Key, Mapping[str, float]],
-            truncated: bool, thresholds: Sequence[float],
+            checks: Mapping[str, bool], thresholds: Sequence[float],
             info: Mapping[str, Any]) -> Dict[str, Any]:
   """One example's record: ERASER's fields for the predicted rationale, plus `wt5`."""
   full = probabilities["full",]
@@ -229,7 +234,8 @@ def _record(data: TaskData, index: int, prediction: Mapping[str, Any],
       "index": index, "gold_label": str(data.targets[index]["label"]),
       "greedy_label": greedy, "classification_from": source_of_label,
       "passage_tokens": data.passages[index].size,
-      "input_truncated": bool(truncated),
+      "input_truncated": bool(checks["input_truncated"]),
+      "input_ids_match_export": bool(checks["input_ids_match_export"]),
       "sources": {s: by_source[s] if s != "predicted" else
                   {"rationale_tokens": predicted["rationale_tokens"]}
                   for s in SOURCES},
@@ -357,16 +363,18 @@ def describe(task: str, step: int, split: str,
   greedy = sum(1 for r in written if r["wt5"]["classification_from"] ==
                "greedy")
   truncated = sum(1 for r in written if r["wt5"]["input_truncated"])
+  differ = sum(1 for r in written if not r["wt5"]["input_ids_match_export"])
   correct = sum(1 for r in written if r["classification"] ==
                 r["wt5"]["gold_label"])
   return ("%s, step %d, %s: %d examples, labels %s; predicted class = greedy "
           "label for %d, most probable label for %d; accuracy %.1f%%; %d "
-          "input(s) cut at the sequence limit. Means with bootstrap 95%% "
+          "input(s) cut at the sequence limit; %d re-encoded input(s) "
+          "differ from the export's ids. Means with bootstrap 95%% "
           "intervals (%d resamples, seed %d):" % (
               task, step, split, len(written), "/".join(labels), greedy,
               len(written) - greedy,
               100.0 * correct / len(written) if written else 0.0, truncated,
-              num_bootstrap, seed))
+              differ, num_bootstrap, seed))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ other rationale sources under `wt5.sources`:
      "wt5": {"task": ..., "split": ..., "step": ..., "index": 0,
              "gold_label": "positive", "greedy_label": "positive",
              "classification_from": "greedy", "passage_tokens": 87,
-             "input_truncated": false,
+             "input_truncated": false, "input_ids_match_export": true,
              "sources": {"predicted": {"rationale_tokens": 6},
                          "annotated": {"rationale_tokens": 19, "rationales": [...],
                                        "comprehensiveness_classification_scores": {...},

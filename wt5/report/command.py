@@ -12,6 +12,8 @@ inline; readable offline):
   ERASER's for extractive tasks and the accuracy-gated scores of
   `wt5.scoring.gated`), as mean ± sample standard deviation over the runs when
   there are several, and the curves over the steps;
+- per task, when `wt5 faithfulness` files are in the first eval directory,
+  ERASER's faithfulness table of each scored step (`wt5.report.faithfulness`);
 - per task, the examples of the first eval directory at `--step` (default:
   the task's last step): for extractive tasks the input with the annotated
   and predicted rationale tokens highlighted, for abstractive tasks the
