@@ -335,7 +335,7 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
       bar = tqdm.tqdm(total=len(task_data.examples), unit="ex",
                       desc="%s@%d" % (task, step), file=sys.stderr,
                       disable=not progress, dynamic_ncols=True)
-      written = []
+      rows = []  # Only a few numbers per example stay in memory.
       os.makedirs(eval_dir, exist_ok=True)
       with open(target + ".tmp", "w", encoding="utf-8") as f:
         for record in score_task(task_data, predictions[task, step], scorer,
@@ -343,13 +343,13 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
                                  eos_id, seed, {"split": split, "step": step},
                                  bar):
           f.write(json.dumps(record, sort_keys=True) + "\n")
-          written.append(record)
+          rows.append(records.summary_row(record))
       bar.close()
       os.replace(target + ".tmp", target)
-      summary = records.summarize_records(written, num_bootstrap, seed)
-      results[task][step] = {"path": target, "examples": len(written),
+      summary = records.summarize_rows(rows, num_bootstrap, seed)
+      results[task][step] = {"path": target, "examples": len(rows),
                              "summary": summary}
-      print(describe(task, step, split, written, task_data.labels,
+      print(describe(task, step, split, rows, task_data.labels,
                      num_bootstrap, seed), file=out)
       print(records.format_table(summary), file=out)
       print("wrote %s" % target, file=out)
@@ -357,24 +357,22 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
 
 
 def describe(task: str, step: int, split: str,
-             written: Sequence[Mapping[str, Any]], labels: Sequence[str],
+             rows: Sequence[Mapping[str, Any]], labels: Sequence[str],
              num_bootstrap: int, seed: int) -> str:
-  """The line above a table: what was scored and how."""
-  greedy = sum(1 for r in written if r["wt5"]["classification_from"] ==
-               "greedy")
-  truncated = sum(1 for r in written if r["wt5"]["input_truncated"])
-  differ = sum(1 for r in written if not r["wt5"]["input_ids_match_export"])
-  correct = sum(1 for r in written if r["classification"] ==
-                r["wt5"]["gold_label"])
+  """The line above a table: what was scored and how (`rows`: `records.summary_row`s)."""
+  count = len(rows)
+  greedy = sum(1 for r in rows if r["greedy"])
+  truncated = sum(1 for r in rows if r["truncated"])
+  differ = sum(1 for r in rows if not r["ids_match"])
+  correct = sum(1 for r in rows if r["correct"])
   return ("%s, step %d, %s: %d examples, labels %s; predicted class = greedy "
           "label for %d, most probable label for %d; accuracy %.1f%%; %d "
           "input(s) cut at the sequence limit; %d re-encoded input(s) "
           "differ from the export's ids. Means with bootstrap 95%% "
           "intervals (%d resamples, seed %d):" % (
-              task, step, split, len(written), "/".join(labels), greedy,
-              len(written) - greedy,
-              100.0 * correct / len(written) if written else 0.0, truncated,
-              differ, num_bootstrap, seed))
+              task, step, split, count, "/".join(labels), greedy,
+              count - greedy, 100.0 * correct / count if count else 0.0,
+              truncated, differ, num_bootstrap, seed))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

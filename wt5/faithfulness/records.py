@@ -88,9 +88,29 @@ def source_view(record: Mapping[str, Any], source: str) -> Dict[str, Any]:
           "thresholded_scores": part["thresholded_scores"]}
 
 
-def summarize_records(records: Sequence[Mapping[str, Any]],
-                      num_samples: int = 1000, seed: int = 0
-                      ) -> Dict[str, Dict[str, Any]]:
+def summary_row(record: Mapping[str, Any]) -> Dict[str, Any]:
+  """What the summaries need of one record (a few numbers; records are large).
+
+  -> {"scores": {source: `scores.example_scores(...)`}, "fraction": {source:
+  share of the passage tokens in the rationale, None for an empty passage},
+  "greedy": bool, "truncated": bool, "ids_match": bool, "correct": bool}
+  """
+  info = record["wt5"]
+  size = info["passage_tokens"]
+  return {
+      "scores": {s: scores.example_scores(source_view(record, s))
+                 for s in SOURCES},
+      "fraction": {s: (info["sources"][s]["rationale_tokens"] / size
+                       if size else None) for s in SOURCES},
+      "greedy": info["classification_from"] == "greedy",
+      "truncated": bool(info["input_truncated"]),
+      "ids_match": bool(info.get("input_ids_match_export", True)),
+      "correct": record["classification"] == info["gold_label"],
+  }
+
+
+def summarize_rows(rows: Sequence[Mapping[str, Any]], num_samples: int = 1000,
+                   seed: int = 0) -> Dict[str, Dict[str, Any]]:
   """Per source: each score's mean and bootstrap interval, and the rationale size.
 
   -> {"annotated": {"comprehensiveness": {"mean", "low", "high", "n"}, ...,
@@ -99,16 +119,21 @@ def summarize_records(records: Sequence[Mapping[str, Any]],
   """
   result: Dict[str, Dict[str, Any]] = {}
   for source in SOURCES:
-    per_example = [scores.example_scores(source_view(r, source))
-                   for r in records]
-    summary: Dict[str, Any] = scores.summarize(per_example, num_samples, seed)
-    fractions = [r["wt5"]["sources"][source]["rationale_tokens"] /
-                 r["wt5"]["passage_tokens"]
-                 for r in records if r["wt5"]["passage_tokens"]]
+    summary: Dict[str, Any] = scores.summarize(
+        [r["scores"][source] for r in rows], num_samples, seed)
+    fractions = [r["fraction"][source] for r in rows
+                 if r["fraction"][source] is not None]
     summary["rationale_fraction"] = (float(np.mean(fractions)) if fractions
                                      else 0.0)
     result[source] = summary
   return result
+
+
+def summarize_records(records: Sequence[Mapping[str, Any]],
+                      num_samples: int = 1000, seed: int = 0
+                      ) -> Dict[str, Dict[str, Any]]:
+  """`summarize_rows` of the records' `summary_row`s."""
+  return summarize_rows([summary_row(r) for r in records], num_samples, seed)
 
 
 TABLE_HEADER = ("source", "tokens", "comprehensiveness (up)",
