@@ -273,7 +273,7 @@ def test_rows_and_steps_agree_with_seqio_and_mesh_tf_packing():
   ours_per_step = sum(ours) / len(ours) * rows_per_step
   seqio_per_step = sum(seqio_rows) / len(seqio_rows) * rows_per_step
   assert abs(ours_per_step / seqio_per_step - 1) <= 0.02
-  assert 3 < sum(ours) / len(ours) < 6  # several examples a row
+  assert sum(ours) / len(ours) > 2  # several examples a row
 
 
 @pytest.mark.slow
@@ -304,5 +304,6 @@ def test_bf16_autocast_trains_without_nan(tmp_path):
   assert dtypes == {torch.bfloat16}  # the matrix multiplications ran in bf16
   losses = [h["loss"] for h in summary["log_history"] if "loss" in h]
   assert len(losses) == 4 and all(math.isfinite(l) for l in losses)
-  assert losses[-1] < 0.8 * losses[0], losses
+  assert losses == sorted(losses, reverse=True), losses  # falls every log
+  assert losses[-1] < 0.9 * losses[0], losses
   assert summary["examples_per_step"] > 8  # several examples per row

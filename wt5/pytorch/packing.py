@@ -137,45 +137,49 @@ def segment_mask(query_segments: Any, key_segments: Any, causal: bool,
   return mask.masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
 
 
-def model_inputs(model: Any, batch: Mapping[str, Any]) -> Dict[str, Any]:
-  """The keyword arguments of `model(...)` for a packed batch (labels left out).
-
-  The encoder runs here with its block-diagonal mask, because
-  `T5ForConditionalGeneration` passes one `attention_mask` to both the
-  encoder and the cross-attention, whose masks differ when rows are packed.
-  Called from `model`'s forward pre-hook (`enable_packed_batches`), so that
-  torch DDP sees one forward pass.
-  """
-  dtype = model.get_input_embeddings().weight.dtype
+def packed_masks(batch: Mapping[str, Any], dtype: Any) -> Dict[str, Any]:
+  """The encoder, cross-attention and decoder masks of a packed batch."""
   inputs_segments = batch["inputs_segment_ids"]
   targets_segments = batch["targets_segment_ids"]
-  encoder_outputs = model.encoder(
-      input_ids=batch["input_ids"],
-      attention_mask=segment_mask(inputs_segments, inputs_segments, False,
-                                  dtype))
-  return {"encoder_outputs": encoder_outputs,
-          "attention_mask": segment_mask(targets_segments, inputs_segments,
-                                         False, dtype),
-          "decoder_input_ids": batch["decoder_input_ids"],
-          "decoder_attention_mask": segment_mask(
-              targets_segments, targets_segments, True, dtype)}
+  return {
+      "encoder": segment_mask(inputs_segments, inputs_segments, False, dtype),
+      "cross": segment_mask(targets_segments, inputs_segments, False, dtype),
+      "decoder": segment_mask(targets_segments, targets_segments, True,
+                              dtype)}
 
 
-def enable_packed_batches(model: Any) -> Any:
-  """Lets `model(...)` take packed batches; returns the hook's handle.
+def enable_packed_batches(model: Any) -> List[Any]:
+  """Lets `model(...)` take packed batches; returns the hooks' handles.
 
   A call with `inputs_segment_ids` and `targets_segment_ids` (the keys of
-  `PackedCollator`'s batches) is turned into a call with `model_inputs`'s
-  arguments; any other call (unpacked batches, `generate`) is unchanged.
+  `PackedCollator`'s batches) gets the masks of `packed_masks`; any other
+  call (unpacked batches, `generate`) is unchanged.
+  `T5ForConditionalGeneration` passes one `attention_mask` to both the
+  encoder and the cross-attention, whose masks differ when rows are packed:
+  the model's hook gives it the cross-attention mask, and a hook on the
+  encoder swaps in the encoder's own. Both hooks run inside the model's
+  call, so torch DDP sees one forward pass, and the encoder runs inside the
+  forward (under the autocast of mixed precision, which wraps `forward`).
   """
+  pending: List[Any] = []
 
-  def hook(module, args, kwargs):
+  def model_hook(module, args, kwargs):
     if not all(k in kwargs for k in PACKED_KEYS):
       return None
-    batch = dict(kwargs)
-    rest = {k: v for k, v in batch.items() if k not in (
-        "input_ids", "decoder_input_ids", "attention_mask",
-        "decoder_attention_mask") + PACKED_KEYS}
-    return args, dict(rest, **model_inputs(module, batch))
+    masks = packed_masks(kwargs, module.get_input_embeddings().weight.dtype)
+    pending[:] = [(masks["cross"], masks["encoder"])]
+    rest = {k: v for k, v in kwargs.items() if k not in PACKED_KEYS}
+    rest.update(attention_mask=masks["cross"],
+                decoder_attention_mask=masks["decoder"])
+    return args, rest
 
-  return model.register_forward_pre_hook(hook, with_kwargs=True)
+  def encoder_hook(module, args, kwargs):
+    del module
+    # Only the encoder call of that packed batch gets the encoder's mask.
+    if not pending or kwargs.get("attention_mask") is not pending[0][0]:
+      return None
+    return args, dict(kwargs, attention_mask=pending.pop()[1])
+
+  return [model.register_forward_pre_hook(model_hook, with_kwargs=True),
+          model.encoder.register_forward_pre_hook(encoder_hook,
+                                                  with_kwargs=True)]
