@@ -46,10 +46,11 @@ def demo_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def small_vocab(tmp_path_factory):
-  """A 600-piece SentencePiece model trained on small demo data of every source."""
+  """A 600-piece SentencePiece model trained on small demo data."""
   root = tmp_path_factory.mktemp("small_vocab")
   data_dir = demo_registry_lib.write_data(
-      root, sizes=demo_registry_lib.SMALL_VOCAB_SIZES)
+      root, sizes=demo_registry_lib.SMALL_VOCAB_SIZES,
+      sources=demo_registry_lib.SMALL_VOCAB_SOURCES)
   return demo_registry_lib.train_vocab(data_dir, root)
 
 

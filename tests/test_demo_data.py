@@ -386,6 +386,7 @@ def test_vocabulary_round_trips_all_demo_text(data_dir, vocab_model):
       "▁explanation", ":", "▁", "7"]
 
 
+@pytest.mark.slow
 def test_vocabulary_is_deterministic(data_dir, vocab_model, tmp_path):
   again = demo_data.train_demo_vocabulary(data_dir, str(tmp_path / "again"),
                                           vocab_size=800)
