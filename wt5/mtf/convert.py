@@ -26,6 +26,7 @@ embeddings, a variable T5 does not have) is an error that names it.
 import argparse
 import dataclasses
 import json
+import math
 import os
 import re
 import shutil
@@ -154,10 +155,8 @@ def mesh_to_hf(variables: Mapping[str, Any], shape: T5Shape
           "the checkpoint has no variable %s, which a %s of this shape has" % (
               weight.mesh_name, shape.layout))
     value = variables[weight.mesh_name]
-    size = 1
-    for d in weight.mesh_shape:
-      size *= d
-    if value.size != size or value.shape[0] != weight.mesh_shape[0]:
+    if (value.size != math.prod(weight.mesh_shape) or
+        value.shape[0] != weight.mesh_shape[0]):
       raise UnsupportedModelError(
           "%s has shape %s; a %s with %d heads of d_kv %d, d_ff %d needs %s" %
           (weight.mesh_name, list(value.shape), shape.layout, shape.num_heads,
