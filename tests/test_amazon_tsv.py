@@ -14,11 +14,11 @@ import pytest
 import seqio
 import tensorflow_datasets as tfds
 
+import demo_registry
 from wt5.datasets import amazon_tsv
 from wt5 import cli
 from wt5 import tfds_data
 from wt5 import tasks
-from wt5 import vocab
 
 HEADER = ("marketplace\tcustomer_id\treview_id\tproduct_id\tproduct_parent\t"
           "product_title\tproduct_category\tstar_rating\thelpful_votes\t"
@@ -136,9 +136,7 @@ def test_tfds_reads_exactly_the_good_rows_verbatim(converted):
 
 
 def test_the_amazon_tasks_read_the_conversion(converted):
-  seqio.set_tfds_data_dir_override(converted["data_dir"])
-  tasks.register_tasks(vocab.WT5Vocabulary(SPM))
-  try:
+  with demo_registry.registered(converted["data_dir"], SPM):
     task = seqio.get_mixture_or_task(tasks.amazon_task("Books_v1_02"))
     got = collections.Counter()
     sizes = {}
@@ -159,9 +157,6 @@ def test_the_amazon_tasks_read_the_conversion(converted):
     assert sizes["train"] + sizes["validation"] == 17
     assert ("sentiment review: Headline 4 Body of review 4.<br /><br />Second "
             "line & <b>bold</b>", "positive") in got
-  finally:
-    seqio.set_tfds_data_dir_override(None)
-    tasks.register_tasks()
 
 
 def test_bad_files_are_clear_errors(tmp_path):
