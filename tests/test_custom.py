@@ -36,7 +36,6 @@ from wt5 import vocab
 from wt5.custom import lengths as lengths_lib
 from wt5.custom import registration
 from wt5.demo import datasets as demo_data
-from wt5.export import command as export
 from wt5.mtf import binary as mtf_binary
 from wt5.scoring import eval_files
 
@@ -587,8 +586,13 @@ def test_custom_mixture_end_to_end(demo, tmp_path, capsys):
   capsys.readouterr()
 
   export_dir = str(tmp_path / "export")
-  export.export(MIXTURE, "train", export_dir, E2E_LENGTHS, num_examples=32)
-  export.export(MIXTURE, "validation", export_dir, E2E_LENGTHS)
+  lengths = "%d,%d" % (E2E_LENGTHS["inputs"], E2E_LENGTHS["targets"])
+  for split in ("train", "validation"):
+    assert cli.main(["export", MIXTURE, "--split", split, "--output_dir",
+                     export_dir, "--sequence_length", lengths,
+                     "--num_examples", "32",
+                     "--module_import", "custom_tasks_module"]) == 0
+  assert "%d train examples of %s" % (32, MIXTURE) in capsys.readouterr().out
   torch_dir = str(tmp_path / "torch")
   result = subprocess.run(
       [sys.executable, "-m", "wt5.cli", "train", "--export", export_dir,

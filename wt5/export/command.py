@@ -24,6 +24,7 @@ Several splits may be exported into one directory; the manifest lists them.
 """
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -291,10 +292,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="Write plain .jsonl files.")
   parser.add_argument("--data_dir", default=None,
                       help="TFDS data directory (as --t5_tfds_data_dir).")
+  parser.add_argument("--module_import", "--task_module", action="append",
+                      default=[], metavar="MODULE",
+                      help="Import MODULE first, e.g. one that registers tasks "
+                      "with wt5.custom (repeatable; as t5_mesh_transformer's "
+                      "--module_import).")
 
 
 def run(args: argparse.Namespace) -> int:
   """Runs `wt5 export` and prints what it wrote."""
+  for module in args.module_import:
+    try:
+      importlib.import_module(module)
+    except ImportError as e:
+      print("wt5 export: cannot import --module_import %s: %s" % (module, e),
+            file=sys.stderr)
+      return 2
   try:
     manifest = export(args.name, args.split, args.output_dir,
                       args.sequence_length, args.num_examples, args.seed,
