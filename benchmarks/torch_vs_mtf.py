@@ -32,7 +32,7 @@ OMP_WAIT_POLICY=PASSIVE, as `wt5 train` sets it: on a shared, loaded CPU
 OpenMP's spinning threads make each step several times slower. The last line
 is `torch_over_mtf: X.XX`, the ratio of the two routes' real tokens/s.
 
-    .venv/bin/python benchmarks/torch_vs_mtf.py [--steps 150] [--rounds 2] [--workdir DIR]
+    .venv/bin/python benchmarks/torch_vs_mtf.py [--steps 150] [--rounds 2] [--torch_compile] [--workdir DIR]
 """
 
 import argparse
@@ -161,8 +161,8 @@ def mtf_tokens_per_step(export_dir: str, steps: int):
   return tokens / rows * ROWS, examples_seen / rows * ROWS
 
 
-def run_torch(workdir: str, env, steps: int, export_dir: str,
-              bf16: bool) -> Measure:
+def run_torch(workdir: str, env, steps: int, export_dir: str, bf16: bool,
+              compile_model: bool) -> Measure:
   """Trains with `wt5 train` on the export."""
   # As `wt5 train` sets it: OpenMP's spinning waits collapse on a loaded CPU.
   full_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", PYTHONPATH=ROOT,
@@ -179,12 +179,12 @@ def run_torch(workdir: str, env, steps: int, export_dir: str,
       "transformers.T5ForConditionalGeneration(config).save_pretrained(%r)\n"
       "s = train.train(train.TrainOptions(%r, %r, model=%r, steps=%d, "
       "batch_size=%d, tokens_per_batch=%d, learning_rate=%g, save_steps=%d, "
-      "logging_steps=10, dropout_rate=0.0, bf16=%r), "
+      "logging_steps=10, dropout_rate=0.0, bf16=%r, torch_compile=%r), "
       "out=open('/dev/null', 'w'))\n"
       "print('SUMMARY', json.dumps(s))\n" % (
           SIZE, demo.VOCAB_SIZE, init_dir,
           export_dir, model_dir, init_dir, steps, ROWS, TOKENS_PER_BATCH,
-          LEARNING_RATE, steps, bf16))
+          LEARNING_RATE, steps, bf16, compile_model))
   start = time.perf_counter()
   result = subprocess.run([sys.executable, "-c", code], env=full_env,
                           capture_output=True, text=True, check=False)
@@ -215,6 +215,10 @@ def main() -> int:
   parser.add_argument("--torch_bf16", action="store_true",
                       help="Train torch with bf16 autocast (the binary "
                       "trains in float32 either way).")
+  parser.add_argument("--torch_compile", action="store_true",
+                      help="Train torch with `wt5 train --torch_compile` "
+                      "(compiling happens in the first step, which is not "
+                      "timed).")
   parser.add_argument("--workdir", default=None,
                       help="Keep data, logs and models here (default: a "
                       "temporary directory, removed afterwards).")
@@ -226,10 +230,11 @@ def main() -> int:
     vocab = prepare(workdir)
     env = {"WT5_VOCAB_MODEL": vocab, "TF_CPP_MIN_LOG_LEVEL": "3"}
     print("model: %r shape %s, %d x %d steps of %d rows x %s positions, "
-          "mixture %s, %d CPU cores, load %s, torch in %s" % (
+          "mixture %s, %d CPU cores, load %s, torch in %s%s" % (
               SIZE, model_shapes.SHAPES[SIZE], args.rounds, args.steps, ROWS,
               LENGTHS, MIXTURE, os.cpu_count(), load(),
-              "bf16" if args.torch_bf16 else "float32"), flush=True)
+              "bf16" if args.torch_bf16 else "float32",
+              ", compiled" if args.torch_compile else ""), flush=True)
     export_dir = export_mixture(workdir, env, args.steps)
     per_step = mtf_tokens_per_step(export_dir, args.steps)
     order = ["mtf", "torch"]
@@ -239,7 +244,7 @@ def main() -> int:
           runs[name].append(run_mtf(workdir, env, args.steps, per_step))
         else:
           runs[name].append(run_torch(workdir, env, args.steps, export_dir,
-                                      args.torch_bf16))
+                                      args.torch_bf16, args.torch_compile))
         print("  %s run: %.2f steps/s, load %s at its end" % (
             name, runs[name][-1].steps / runs[name][-1].seconds,
             runs[name][-1].load), flush=True)
