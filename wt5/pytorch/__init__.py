@@ -6,7 +6,8 @@ of a registered task or mixture; everything in this package reads those files
 GPU machines where the TF 2.12 stack cannot be installed:
 
   model.py       model presets, loading a checkpoint, vocabulary checks
-  batching.py    collating (and packing) export examples into model batches
+  batching.py    padding export examples into model batches; the loss
+  packing.py     packing examples into rows as t5_mesh_transformer does
   train.py       `wt5 train`: Seq2SeqTrainer, one GPU or many with torchrun
   decoding.py    greedy decoding and SentencePiece ids -> text, as seqio decodes
   evaluate.py    `wt5 evaluate`: decodes checkpoints into t5-format eval files
