@@ -26,7 +26,8 @@ from wt5.pytorch import evaluate as evaluate_lib
 from wt5.pytorch import train as train_lib
 from wt5.scoring import eval_dir as scoring
 
-pytestmark = pytest.mark.slow
+# The module fixture exports, trains, and evaluates twice (once in a child).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 MIXTURE = "esnli_mnli_all_explanations"
 SOURCES = ["esnli", "glue/mnli", "glue/mnli_matched", "glue/mnli_mismatched"]
