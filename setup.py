@@ -22,7 +22,7 @@ if sys.version_info[:2] not in _SUPPORTED_PYTHONS:
       "e.g. `python3.11 -m venv venv && venv/bin/pip install wt5`." %
       sys.version_info[:2])
 
-import setuptools  # pylint: disable=g-import-not-at-top
+import setuptools
 
 INSTALL_REQUIRES = [
     # --- The T5 training stack ---

@@ -56,8 +56,8 @@ def long_movie_example(rng, index, split):
 
 def write_data(data_dir: str, esnli: int, movies: int) -> Dict[str, int]:
   """The benchmark's TFDS data; returns {task: examples over all splits}."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  import random  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
+  import random
   esnli_sizes = {"train": esnli, "validation": 100, "test": 100}
   demo_data.write_demo_data(data_dir, sizes={"esnli": esnli_sizes},
                             sources=["esnli"])
@@ -132,7 +132,7 @@ def run_cache_job(task: str, cache_dir: str, data_dir: str, env: Dict[str, str]
 
 def read_on_the_fly(task_name: str) -> Tuple[float, int]:
   """(seconds, examples) to read every split of a task through tf.data."""
-  import seqio  # pylint: disable=g-import-not-at-top
+  import seqio
   task = seqio.get_mixture_or_task(task_name)
   start = time.monotonic()
   count = 0
@@ -190,9 +190,9 @@ def main(argv: Sequence[str] = None) -> int:
   model = demo_data.train_demo_vocabulary(data_dir,
                                           os.path.join(root, "spm", "wt5"))
   os.environ["WT5_VOCAB_MODEL"] = model
-  import seqio  # pylint: disable=g-import-not-at-top
-  from wt5 import tasks  # pylint: disable=g-import-not-at-top
-  from wt5 import vocab  # pylint: disable=g-import-not-at-top
+  import seqio
+  from wt5 import tasks
+  from wt5 import vocab
   seqio.set_tfds_data_dir_override(data_dir)
   tasks.register_tasks(vocab.get_vocabulary())
 

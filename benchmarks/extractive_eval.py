@@ -62,7 +62,7 @@ def full_pipeline() -> Any:
   `spacy init config` writes) with untrained weights: the network of a
   small English model, so the same compute per word, without a download.
   """
-  from spacy.cli.init_config import init_config  # pylint: disable=g-import-not-at-top
+  from spacy.cli.init_config import init_config
   config = init_config(lang="en", pipeline=["tok2vec", "tagger", "parser", "ner"],
                        optimize="efficiency", gpu=False)
   nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
@@ -110,7 +110,7 @@ def _evaluate(postprocess, metric, examples, checkpoints) -> Tuple[List[Any], Di
 def _cache_bytes() -> int:
   """Approximate bytes held by the token cache's entries."""
   total = 0
-  for text, entry in list(tokenization._cache.items()):  # pylint: disable=protected-access
+  for text, entry in list(tokenization._cache.items()):
     total += (sys.getsizeof(text) + sys.getsizeof(entry) + sys.getsizeof(entry.starts)
               + sys.getsizeof(entry.ends) + sys.getsizeof(entry.codes) + 100)
   return total

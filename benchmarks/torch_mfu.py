@@ -36,10 +36,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from wt5.export import files as export_data  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import model as model_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import packing  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5.export import files as export_data
+from wt5.pytorch import model as model_lib
+from wt5.pytorch import packing
+from wt5.pytorch import train as train_lib
 
 # Dense bf16 tensor-core peaks (TFLOP/s, without sparsity) by device name.
 PEAK_TFLOPS = (("H200", 989.0), ("H100 SXM", 989.0), ("H100 80GB HBM3", 989.0),
@@ -77,7 +77,7 @@ def main() -> int:
                       help="sdpa (the default of transformers) or eager.")
   parser.add_argument("--torch_compile", action="store_true")
   args = parser.parse_args()
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
 
   manifest = export_data.read_manifest(args.export)
   lengths = manifest["sequence_length"]
@@ -94,7 +94,7 @@ def main() -> int:
   if args.model in model_lib.PRESETS:
     config = model_lib.preset_config(args.model, vocab_size)
   else:
-    import transformers  # pylint: disable=g-import-not-at-top
+    import transformers
     config = transformers.T5Config.from_pretrained(args.model)
   rows = packing.pack_examples(
       export_data.read_split(args.export, "train"), lengths)

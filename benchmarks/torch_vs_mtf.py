@@ -49,9 +49,9 @@ from typing import Sequence
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from wt5 import model_shapes  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.demo import command as demo  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.mtf import binary as mtf_binary  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5 import model_shapes
+from wt5.demo import command as demo
+from wt5.mtf import binary as mtf_binary
 
 MIXTURE = "esnli_mnli_all_explanations"
 LENGTHS = {"inputs": 128, "targets": 64}
@@ -143,10 +143,10 @@ def mtf_tokens_per_step(export_dir: str, steps: int):
   Packs the exported examples with `mesh_tensorflow.transformer.dataset.
   pack_dataset` and averages over the first `steps` x 16 rows.
   """
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from mesh_tensorflow.transformer import dataset as mtf_dataset  # pylint: disable=g-import-not-at-top
-  from wt5.export import files as export_data  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  import tensorflow as tf
+  from mesh_tensorflow.transformer import dataset as mtf_dataset
+  from wt5.export import files as export_data
   examples = export_data.read_split(export_dir, "train")
   ds = tf.data.Dataset.from_generator(
       lambda: ({k: np.array(e[k], np.int32) for k in LENGTHS}

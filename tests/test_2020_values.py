@@ -3,9 +3,9 @@
 Every expected value below is what the 2020 code (google-research, folder
 wt5/wt5/) returns on the same input, run with spaCy's English tokenizer in
 place of the `en_core_web_sm` download. Rows 1-8 are the differences listed
-in SPEC §7; the rest are further edge cases of the same kind. Where the 2020
-code raises, the library's documented behaviour is pinned instead and the
-test says so.
+in the README ("Differences from the 2020 code"); the rest are further edge
+cases of the same kind. Where the 2020 code raises, the library's
+documented behaviour is pinned instead and the test says so.
 """
 
 import logging

@@ -26,21 +26,21 @@ import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np
+import pytest
 
-import demo_registry as demo_registry_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-import no_tensorflow  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5 import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.export import command as export  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.export import files as export_files  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.model_shapes import SHAPES  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.mtf import binary as mtf_binary  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.mtf import checkpoint_names as names  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.mtf import convert  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.mtf import operative_gin  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+import demo_registry as demo_registry_lib
+import no_tensorflow
+from wt5 import cli
+from wt5.export import command as export
+from wt5.export import files as export_files
+from wt5.model_shapes import SHAPES
+from wt5.mtf import binary as mtf_binary
+from wt5.mtf import checkpoint_names as names
+from wt5.mtf import convert
+from wt5.mtf import operative_gin
+from wt5.pytorch import evaluate as evaluate_lib
+from wt5.pytorch import train as train_lib
 
 V10_MIXTURE = "esnli_mnli_all_explanations"
 TASK = "esnli_v010"
@@ -75,8 +75,8 @@ def agreement(binary_dir, hf_dir, task, binary_step, hf_step):
 def smallest_logit_gap(checkpoint, example):
   """The smallest gap between the two best logits along PyTorch's greedy
   decode of one exported example."""
-  import torch  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
+  import torch
+  import transformers
   model = transformers.T5ForConditionalGeneration.from_pretrained(checkpoint)
   ids = torch.tensor([example["inputs"]])
   with torch.no_grad():
@@ -137,7 +137,7 @@ def at_step(metrics, step):
 
 def raw_variables(checkpoint):
   """{name: (dtype name, float32 values)} of a checkpoint's model variables."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   reader = tf.train.load_checkpoint(checkpoint)
   return {name: (dtype.name, np.asarray(reader.get_tensor(name)).astype(
       np.float32)) for name, dtype in reader.get_variable_to_dtype_map().items()
@@ -351,8 +351,8 @@ def test_separate_output_layer_of_a_scaling_model_gets_the_scale_folded_in(
   """A Hugging Face T5 that scales its decoder output (T5 1.0's convention)
   but has its own output layer computes the same logits after
   HF -> Mesh TF -> HF, where the scale sits in decoder/logits/kernel."""
-  import torch  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
+  import torch
+  import transformers
   torch.manual_seed(0)
   model = transformers.T5ForConditionalGeneration(
       transformers.T5Config(**names.hf_config_kwargs(TINY)))
@@ -481,7 +481,7 @@ def test_round_trip_gives_identical_variables(demo, v10, v11):
     for var, (dtype, value) in before.items():
       assert after[var][0] == dtype == "bfloat16", var
       assert np.array_equal(after[var][1], value), var
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     assert tf.train.load_checkpoint(prefix).get_tensor("global_step") == 30
 
 

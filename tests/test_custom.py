@@ -117,7 +117,7 @@ def demo(tmp_path_factory):
   os.environ["WT5_CUSTOM_TEST_DATA"] = str(files)
   seqio.set_tfds_data_dir_override(data_dir)
   tasks.register_tasks(vocab.WT5Vocabulary(model))
-  import custom_tasks_module  # pylint: disable=g-import-not-at-top
+  import custom_tasks_module
   importlib.reload(custom_tasks_module)
   yield {"root": root, "data_dir": data_dir, "model": model,
          "files": str(files)}

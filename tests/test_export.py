@@ -190,8 +190,8 @@ def test_reader_imports_without_tensorflow(registry):
 
 
 def test_eval_files_are_written_as_mesh_tensorflow_writes_them(tmp_path):
-  from mesh_tensorflow.transformer import utils as mtf_utils  # pylint: disable=g-import-not-at-top
-  from wt5.scoring import eval_files  # pylint: disable=g-import-not-at-top
+  from mesh_tensorflow.transformer import utils as mtf_utils
+  from wt5.scoring import eval_files
   values = [{"label": "neutral", "explanations": ["Line\none", "café 'q'"]},
             b"explain nli hypothesis: caf\xc3\xa9\nnext", "plain text", 3,
             {"label": "positive", "overlap_spans": [(0, 4)],

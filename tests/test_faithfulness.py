@@ -17,10 +17,10 @@ import sys
 # As `wt5 train` sets it, for torch's OpenMP threads on a shared CPU.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np
+import pytest
 
-import no_tensorflow  # pylint: disable=g-import-not-at-top,wrong-import-position
+import no_tensorflow
 from wt5 import cli
 from wt5.faithfulness import command as faith
 from wt5.faithfulness import erase
@@ -178,14 +178,14 @@ def test_variants_cover_rationale_and_thresholds():
 
 @pytest.fixture(scope="module")
 def random_model():
-  from wt5.pytorch import model as model_lib  # pylint: disable=g-import-not-at-top
+  from wt5.pytorch import model as model_lib
   model = model_lib.load_model("tiny", 50, dropout_rate=0.0, seed=7)[0]
   return model.eval()
 
 
 def _direct_log_likelihood(model, inputs, label):
   """log P(label | inputs) from one plain forward pass with `labels=`."""
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   with torch.no_grad():
     logits = model(input_ids=torch.tensor([inputs]),
                    labels=torch.tensor([label])).logits[0]
@@ -194,7 +194,7 @@ def _direct_log_likelihood(model, inputs, label):
 
 
 def test_label_scorer_equals_a_direct_softmax(random_model):
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   inputs = [[5, 9, 13, 1], [7, 1], [20, 21, 22, 23, 24, 25, 1]]
   # Single-token labels: the softmax of the first step's logits at the labels.
   scorer = label_scorer.LabelScorer(random_model, ["a", "b", "c"],
@@ -258,7 +258,7 @@ NOISE = 0.05
 
 
 def _summary_and_scores(records_list):
-  from wt5.faithfulness import records  # pylint: disable=g-import-not-at-top
+  from wt5.faithfulness import records
   per_source = {
       source: [scores.example_scores(records.source_view(r, source))
                for r in records_list]
@@ -269,12 +269,12 @@ def _summary_and_scores(records_list):
 @pytest.fixture(scope="module")
 def movies(demo_registry):
   """Demo movie reviews exported; a tiny model trained; both models scored."""
-  import io  # pylint: disable=g-import-not-at-top
-  from wt5.export import command as export  # pylint: disable=g-import-not-at-top
-  from wt5.faithfulness import records  # pylint: disable=g-import-not-at-top
-  from wt5.pytorch import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
-  from wt5.pytorch import model as model_lib  # pylint: disable=g-import-not-at-top
-  from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top
+  import io
+  from wt5.export import command as export
+  from wt5.faithfulness import records
+  from wt5.pytorch import evaluate as evaluate_lib
+  from wt5.pytorch import model as model_lib
+  from wt5.pytorch import train as train_lib
 
   with demo_registry("wt5_faithfulness", sources=["movie_rationales"],
                      sizes={"movie_rationales": {
@@ -424,9 +424,9 @@ def test_records_are_in_erasers_format(movies):
 
 def _edge_case_records(movies, span_arrays, inputs_length):
   """Scores the first validation example with the given predicted spans."""
-  import sentencepiece as spm  # pylint: disable=g-import-not-at-top
-  from wt5.export import files as export_data  # pylint: disable=g-import-not-at-top
-  from wt5.pytorch import model as model_lib  # pylint: disable=g-import-not-at-top
+  import sentencepiece as spm
+  from wt5.export import files as export_data
+  from wt5.pytorch import model as model_lib
   examples = export_data.read_split(movies["export"], "validation", TASK)[:1]
   data = faith.TaskData(TASK, examples * len(span_arrays),
                          ["negative", "positive"])
@@ -477,14 +477,14 @@ def test_empty_whole_and_overlong_rationales_give_defined_results(movies):
 
 
 def _first_example(movies):
-  from wt5.export import files as export_data  # pylint: disable=g-import-not-at-top
+  from wt5.export import files as export_data
   return export_data.read_split(movies["export"], "validation", TASK)[:1]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_report_shows_the_faithfulness_table_and_probabilities(movies):
-  from wt5.report import command as report  # pylint: disable=g-import-not-at-top
+  from wt5.report import command as report
   eval_dir = os.path.join(movies["trained"], "validation_eval")
   html, problems = report.build_page([eval_dir])
   assert problems == []

@@ -17,7 +17,7 @@ _FEW = settings(max_examples=15, deadline=None, derandomize=True, database=None)
 
 
 def _reference():
-  import spacy  # pylint: disable=g-import-not-at-top
+  import spacy
   tokenizer = spacy.blank("en").tokenizer
   return lambda output, example, is_target: reference_2020.reference_extractive_explanations(
       output, example, is_target, tokenizer)
@@ -145,7 +145,7 @@ def test_token_offsets_match_the_text(text):
   tokenized = tokenization.tokenize_with_offsets(text)
   tokens = tokenized.tokens
   if not _SPACY:
-    import spacy  # pylint: disable=g-import-not-at-top
+    import spacy
     _SPACY.append(spacy.blank("en").tokenizer)
   doc = _SPACY[0](text)
   assert tokens == [token.text for token in doc]
@@ -253,7 +253,7 @@ def test_postprocessed_fuzz_through_metrics(cases):
 def test_extractive_metric_equals_the_2020_computation(lists):
   """Where the 2020 computation (scikit-learn) returns, the values agree."""
   targets, predictions = lists
-  import warnings  # pylint: disable=g-import-not-at-top
+  import warnings
   try:
     with warnings.catch_warnings():
       warnings.simplefilter("ignore")

@@ -119,7 +119,7 @@ def test_extractive_metric_empty_lists():
 
 
 def test_extractive_metric_labels_and_arrays_of_other_types():
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  import numpy as np
   targets = [{"label": b"positive", "overlap_spans": [(0, 1)],
               "span_array": np.array([1, 0]), "explanations": ["x"]},
              {"label": None, "overlap_spans": [], "span_array": [True, False, False],

@@ -16,14 +16,14 @@ import random
 # As `wt5 train` sets it (read when torch loads).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
-import torch  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pytest
+import torch
 
-from wt5 import cli  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import batching  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import model as model_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import packing  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from wt5 import cli
+from wt5.pytorch import batching
+from wt5.pytorch import model as model_lib
+from wt5.pytorch import packing
+from wt5.pytorch import train as train_lib
 
 VOCAB = 100
 TOLERANCE = 1e-5
@@ -250,10 +250,10 @@ def test_wrong_batch_settings_are_reported(tmp_path, capsys):
 @pytest.mark.slow
 def test_rows_and_steps_agree_with_seqio_and_mesh_tf_packing():
   """The same rows as seqio's and Mesh TF's packing for the same stream."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import seqio  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from mesh_tensorflow.transformer import dataset as mtf_dataset  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  import seqio
+  import tensorflow as tf
+  from mesh_tensorflow.transformer import dataset as mtf_dataset
   lengths = {"inputs": 128, "targets": 64}
   examples = mixture_examples(1500, seed=7)
   ds = tf.data.Dataset.from_generator(

@@ -109,9 +109,9 @@ def test_spacy_tokenizer_is_rebuilt_without_changing_tokens(monkeypatch):
   tokenization.clear_cache()
   monkeypatch.setattr(tokenization, "SPACY_RESET_CHARS", 5)
   monkeypatch.setattr(tokenization, "CACHE_MAX_TEXTS", 0)
-  first = tokenization._get_spacy_tokenizer()  # pylint: disable=protected-access
+  first = tokenization._get_spacy_tokenizer()
   assert tokenization.tokenize("Don't stop.") == ["Do", "n't", "stop", "."]
-  assert tokenization._get_spacy_tokenizer() is not first  # pylint: disable=protected-access
+  assert tokenization._get_spacy_tokenizer() is not first
   assert tokenization.tokenize("Don't stop.") == ["Do", "n't", "stop", "."]
 
 
@@ -262,7 +262,7 @@ def test_missing_example_is_a_clear_error():
 
 
 def test_numpy_scalar_input():
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  import numpy as np
   result = postprocessors.extractive_explanations(
       np.bytes_(b"positive explanation: great cast"),
       example={"inputs_pretokenized": np.array(b"explain review: great cast", dtype=object)})
@@ -366,7 +366,7 @@ def _adversarial_examples(count, seed):
 
 
 def test_fast_path_equals_reference():
-  import spacy  # pylint: disable=g-import-not-at-top
+  import spacy
   reference_tokenizer = spacy.blank("en").tokenizer
   tokenization.clear_cache()
   cases = _adversarial_examples(300, seed=7)

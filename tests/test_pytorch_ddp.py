@@ -15,10 +15,10 @@ import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pytest
 
-import test_packing  # pylint: disable=g-import-not-at-top,wrong-import-position
-from wt5.pytorch import train as train_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+import test_packing
+from wt5.pytorch import train as train_lib
 
 STEPS = 4
 TOLERANCE = 1e-5
@@ -38,7 +38,7 @@ def _history(model_dir):
 
 
 def _weights(model_dir):
-  from safetensors.torch import load_file  # pylint: disable=g-import-not-at-top
+  from safetensors.torch import load_file
   return load_file(os.path.join(model_dir, "checkpoint-%d" % STEPS,
                                 "model.safetensors"))
 

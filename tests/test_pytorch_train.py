@@ -19,10 +19,10 @@ import sys
 # when torch loads; without effect if an earlier test module loaded it).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
-import seqio  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pytest
+import seqio
 
-import no_tensorflow  # pylint: disable=g-import-not-at-top,wrong-import-position
+import no_tensorflow
 from wt5 import cli
 from wt5.scoring import eval_files
 from wt5.export import command as export
@@ -126,7 +126,7 @@ def test_checkpoints_progress_and_tensorboard(run):
   assert "real=%.2f" % summary["real_token_fraction"] in last
   assert summary["examples_per_step"] > 1.5 * 16  # 16 rows a step
   assert 0.5 < summary["real_token_fraction"] <= 1.0
-  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  from tensorboard.backend.event_processing import event_accumulator
   events = glob.glob(os.path.join(run["model_dir"], "runs", "*",
                                   "events.out.tfevents.*"))
   assert events

@@ -253,7 +253,7 @@ def test_parse_lines_truncated_line_names_file_and_line():
 
 
 def test_t5_writer_format_is_read_too(tmp_path):
-  from t5.models import utils as t5_utils  # pylint: disable=g-import-not-at-top
+  from t5.models import utils as t5_utils
   path = str(tmp_path / "t_1_predictions")
   t5_utils.write_lines_to_file(esnli_values(["neutral explanation: x"]), path)
   with open(path) as f:
@@ -267,7 +267,7 @@ def test_t5_writer_format_is_read_too(tmp_path):
 
 
 def test_compute_metrics_merges_and_checks():
-  from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
+  from t5.evaluation import metrics as t5_metrics
   assert metric_fns.compute_metrics([0, 1], [0, 0], [t5_metrics.accuracy]) == {
       "accuracy": 50.0}
   with pytest.raises(metric_fns.ScoringError) as e:
@@ -483,7 +483,7 @@ def test_bad_metric_path_is_an_error(eval_dir, capsys):
     "t5.evaluation.metrics:accuracy",
 ])
 def test_import_object(path):
-  from t5.evaluation import metrics as t5_metrics  # pylint: disable=g-import-not-at-top
+  from t5.evaluation import metrics as t5_metrics
   assert dotted.import_object(path) is t5_metrics.accuracy
 
 

@@ -143,7 +143,8 @@ def test_representatives_cover_the_catalogue():
 
 
 # ---------------------------------------------------------------------------
-# An independent rendering of SPEC §1 for one raw TFDS example (numpy values).
+# An independent rendering of the 2020 input and target formats for one raw
+# TFDS example (numpy values).
 # ---------------------------------------------------------------------------
 
 def text(value):
@@ -247,7 +248,7 @@ def expected_for_task(name, data_dir, count):
 
 
 def expected_examples(spec, data_dir, count):
-  """The first `count` (inputs, targets) of a catalogue task, by the SPEC."""
+  """The first `count` (inputs, targets) of a catalogue task, by that rendering."""
   _, tfds_split = first_split(spec)
   render = functools.partial(RENDER[spec["preprocessor"]["fn"]],
                              **spec["preprocessor"]["kwargs"])

@@ -61,8 +61,8 @@ def check_lengths(targets: Sequence[Any], predictions: Sequence[Any],
                      f"{len(predictions)} predictions")
 
 
-def identity_postprocessor(value: Any, example: Any = None,  # pylint: disable=unused-argument
-                           is_target: bool = False) -> Any:  # pylint: disable=unused-argument
+def identity_postprocessor(value: Any, example: Any = None,
+                           is_target: bool = False) -> Any:
   """The postprocessor of a task that has none: the decoded text as it is.
 
   identity_postprocessor("entailment", is_target=True) -> "entailment"

@@ -26,7 +26,7 @@ def corpus_bleu(references: Union[Sequence[str], Sequence[Sequence[str]]],
   100.00000000000004, as in t5.
   corpus_bleu(["a b c d"], ["a b c d"]) -> 100.00000000000004
   """
-  import sacrebleu  # pylint: disable=g-import-not-at-top
+  import sacrebleu
   if isinstance(references[0], list):
     streams = [list(stream) for stream in references]
   else:
@@ -42,7 +42,7 @@ def sentence_bleu(prediction: str, references: Sequence[str]) -> float:
 
   sentence_bleu("Snow is white.", ["Snow is white."]) -> 100.0.
   """
-  import sacrebleu  # pylint: disable=g-import-not-at-top
+  import sacrebleu
   score = sacrebleu.sentence_bleu(prediction, list(references),
                                   smooth_method=SMOOTH_METHOD,
                                   tokenize=TOKENIZER).score

@@ -72,7 +72,7 @@ def accuracy_percent(target_labels: Sequence[Any],
   """
   if not target_labels:
     return 0.0
-  import sklearn.metrics  # pylint: disable=g-import-not-at-top
+  import sklearn.metrics
   try:
     return float(100 * sklearn.metrics.accuracy_score(
         list(target_labels), list(prediction_labels)))

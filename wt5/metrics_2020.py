@@ -31,7 +31,7 @@ def f1(precision: float, recall: float) -> float:
 def has_key(answer: Any, key: str) -> bool:
   """Whether `answer[key]` exists. `has_key({"a": 1}, "a")` -> True."""
   try:
-    answer[key]  # pylint: disable=pointless-statement
+    answer[key]
   except (KeyError, TypeError, IndexError):
     return False
   return True
@@ -93,7 +93,7 @@ def as_2020(metric: str, message: str, targets: Sequence[Any],
     with warnings.catch_warnings(), _np_errstate():
       warnings.simplefilter("ignore")
       result = compute()
-  except Exception:  # pylint: disable=broad-except
+  except Exception:
     answers.check_lengths(targets, predictions, metric)
     raise ValueError(message) from None
   _warn_paired_in_order(message)
@@ -102,7 +102,7 @@ def as_2020(metric: str, message: str, targets: Sequence[Any],
 
 def _np_errstate():
   """numpy error state of the 2020 computation: nan for an empty mean."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  import numpy as np
   return np.errstate(all="ignore")
 
 
@@ -122,7 +122,7 @@ def esnli_2020(targets: Sequence[Mapping[str, Any]],
   "explanations": ["q"]}])` -> {"accuracy": 100.0, "bleu": 100.0,
   "expln1_length": 7} ("q" is not scored: the stream holds one reference).
   """
-  import sklearn.metrics  # pylint: disable=g-import-not-at-top
+  import sklearn.metrics
 
   target_explanations = present(targets, "explanations")
   first = ["" if not e else e[0] for e in target_explanations]
@@ -160,8 +160,8 @@ def extractive_2020(
   "overlap_spans": [(0, 1)], "span_array": [1]}] * 2)` -> {"accuracy": 100.0,
   "f1": 100.0, "partial match f1": 100.0, "avg_explanation_count": 0.0}.
   """
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import sklearn.metrics  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  import sklearn.metrics
 
   span_f1s = []
   for gold, predicted in zip(present(targets, "overlap_spans"),

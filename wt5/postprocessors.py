@@ -92,8 +92,8 @@ def find_token_run(input_tokens: Sequence[Any],
   """
   width = len(explanation_tokens)
   last_start = len(input_tokens) - width
-  if (width and type(input_tokens) is list  # pylint: disable=unidiomatic-typecheck
-      and type(explanation_tokens) is list):  # pylint: disable=unidiomatic-typecheck
+  if (width and type(input_tokens) is list
+      and type(explanation_tokens) is list):
     first = explanation_tokens[0]
     position = 0
     while position <= last_start:

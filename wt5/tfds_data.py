@@ -24,7 +24,7 @@ def amazon_configs() -> List[str]:
 
   -> ["Wireless_v1_00", "Watches_v1_00", ..., "Books_v1_02"] (46 names)
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
   return [c.name for c in tfds.builder_cls(AMAZON).BUILDER_CONFIGS]
 
 

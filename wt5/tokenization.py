@@ -150,7 +150,7 @@ def _get_spacy_tokenizer() -> Any:
                          _DEFAULT_RESET_CHARS)
   if _spacy_tokenizer is None or (
       reset_chars > 0 and _state["spacy_chars"] >= reset_chars):
-    import spacy  # pylint: disable=g-import-not-at-top
+    import spacy
     _spacy_tokenizer = spacy.blank("en").tokenizer
     _state["spacy_chars"] = 0
   return _spacy_tokenizer
@@ -164,8 +164,8 @@ def _code_point(orth: int) -> str:
 
 def _tokenize_uncached(text: str) -> TokenizedText:
   """Runs spaCy on `text` and returns its tokens with offsets and codes."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from spacy import attrs  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  from spacy import attrs
   doc = _get_spacy_tokenizer()(text)
   _state["spacy_chars"] += len(text)
   if len(doc) <= _SMALL_DOC_TOKENS:  # Plain Python is faster for short texts.

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.getcwd())
   for module in args.module_import:
     importlib.import_module(module)
-  from wt5.custom import lengths  # pylint: disable=g-import-not-at-top
+  from wt5.custom import lengths
   files: Dict[str, List[str]] = {}
   for split, path in args.data_file:
     files.setdefault(split, []).append(path)

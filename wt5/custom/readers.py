@@ -216,8 +216,8 @@ def read_tfds(name: str, split: str) -> Iterator[NumberedRow]:
 
   Reads from seqio's TFDS data directory override when one is set.
   """
-  import seqio  # pylint: disable=g-import-not-at-top
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import seqio
+  import tensorflow_datasets as tfds
   data_dir = getattr(seqio.utils, "_TFDS_DATA_DIR_OVERRIDE", None)
   builder = tfds.builder(name, data_dir=data_dir)
   dataset = builder.as_dataset(split=split, shuffle_files=False)

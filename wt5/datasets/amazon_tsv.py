@@ -169,9 +169,9 @@ def _file_examples(path: str, counts_dir: str
   Bad rows are logged on the worker; the first MAX_REPORTS_PER_FILE reports
   and all counts go to COUNTS_DIR/<file name>.json for the launcher.
   """
-  import json  # pylint: disable=g-import-not-at-top
-  import logging  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import json
+  import logging
+  import tensorflow as tf
   counts, reports = Counts(), []
 
   def report(message: str) -> None:
@@ -189,8 +189,8 @@ def _file_examples(path: str, counts_dir: str
 def _collect_counts(counts_dir: str, counts: Counts,
                     report: MessageSink) -> None:
   """Adds the counts (and reports) the Beam workers left in `counts_dir`."""
-  import json  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import json
+  import tensorflow as tf
   for name in sorted(tf.io.gfile.listdir(counts_dir)):
     with tf.io.gfile.GFile(os.path.join(counts_dir, name)) as f:
       part = json.load(f)
@@ -212,7 +212,7 @@ def _builder_class(files: Sequence[str], counts: Counts, report: MessageSink,
   With `counts_dir`, the examples come from a Beam pipeline (one file per
   worker task) and the counts are left there.
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
   base = tfds.builder_cls(NAME)
 
   class FromTsv(base, skip_registration=True):
@@ -222,12 +222,12 @@ def _builder_class(files: Sequence[str], counts: Counts, report: MessageSink,
     def _split_generators(self, dl_manager):
       del dl_manager  # Nothing to download.
       if counts_dir:
-        import apache_beam as beam  # pylint: disable=g-import-not-at-top
+        import apache_beam as beam
         return {"train": beam.Create(list(files)) | "ReadTsv" >> beam.FlatMap(
             _file_examples, counts_dir=counts_dir)}
       return {"train": self._generate_examples(files)}
 
-    def _generate_examples(self, file_paths):  # pylint: disable=arguments-renamed
+    def _generate_examples(self, file_paths):
       for path in file_paths:
         yield from read_examples(path, counts, report)
 
@@ -249,7 +249,7 @@ def convert(tsv_files: Sequence[str], data_dir: str,
   convert(["amazon_reviews_us_Books_v1_00.tsv"], "/d")
     -> {"Books_v1_00": Counts(read=5, written=4, skipped={"wrong number of columns": 1})}
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
 
   if not tsv_files:
     raise ValueError("no TSV files given")
@@ -280,14 +280,14 @@ def _convert_config(config: str, paths: Sequence[str], data_dir: str,
                     report: MessageSink,
                     pipeline_options: Optional[Sequence[str]]) -> Counts:
   """Writes one configuration from its TSV files; returns what it counted."""
-  import shutil  # pylint: disable=g-import-not-at-top
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import shutil
+  import tensorflow_datasets as tfds
   counts = Counts()
   download_config = None
   counts_dir = None
   if pipeline_options is not None:
-    import tempfile  # pylint: disable=g-import-not-at-top
-    from apache_beam.options import pipeline_options as beam_options  # pylint: disable=g-import-not-at-top
+    import tempfile
+    from apache_beam.options import pipeline_options as beam_options
     os.makedirs(data_dir, exist_ok=True)
     counts_dir = tempfile.mkdtemp(prefix="amazon_tsv_counts_",
                                   dir=data_dir)

@@ -95,7 +95,7 @@ DATA_STAMP = "wt5_demo_data.json"
 @contextlib.contextmanager
 def output_to(log_path: str) -> Iterator[None]:
   """Sends Python-level stdout, stderr and absl warnings to `log_path`."""
-  from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
+  from absl import logging as absl_logging
 
   os.makedirs(os.path.dirname(log_path), exist_ok=True)
   verbosity = absl_logging.get_verbosity()
@@ -111,7 +111,7 @@ def output_to(log_path: str) -> Iterator[None]:
 def prepare_data(data_dir: str, fresh: bool, out: TextIO,
                  log_path: str) -> Dict[str, Any]:
   """Writes the embedded datasets unless `data_dir` already holds them."""
-  from wt5.demo import datasets as demo_data  # pylint: disable=g-import-not-at-top
+  from wt5.demo import datasets as demo_data
 
   stamp = os.path.join(data_dir, DATA_STAMP)
   if os.path.exists(stamp) and not fresh:
@@ -132,7 +132,7 @@ def prepare_data(data_dir: str, fresh: bool, out: TextIO,
 def prepare_vocabulary(data_dir: str, vocab_dir: str, fresh: bool,
                        out: TextIO, log_path: str) -> str:
   """Trains the demo SentencePiece model unless it exists; returns its path."""
-  from wt5.demo import datasets as demo_data  # pylint: disable=g-import-not-at-top
+  from wt5.demo import datasets as demo_data
 
   model = os.path.join(vocab_dir, "wt5_demo.model")
   if os.path.exists(model) and not fresh:
@@ -151,7 +151,7 @@ def task_splits(task: Any, data_dir: str) -> List[str]:
   try:
     return list(task.splits)
   except ValueError:  # No explicit splits, and no TFDS data dir set globally.
-    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    import tensorflow_datasets as tfds
     name = task.source.tfds_dataset.name
     return list(tfds.builder(name, data_dir=data_dir).info.splits)
 
@@ -164,8 +164,8 @@ def check_mixtures(names: Sequence[str], data_dir: str
   check_mixtures(["movie_rationales_1000_explanations"], "wt5_demo/data")
     -> {"movie_rationales_1000_explanations": ["movie_rationales_eval_v010"]}
   """
-  import seqio  # pylint: disable=g-import-not-at-top
-  from wt5 import mixtures  # pylint: disable=g-import-not-at-top,unused-import
+  import seqio
+  from wt5 import mixtures
 
   result = {}
   for name in names:

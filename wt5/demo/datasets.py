@@ -187,7 +187,7 @@ def write_demo_data(data_dir: str, *,
 
   write_demo_data("/tmp/d", sources=["cos_e"]) -> {"cos_e:0.0.1": {"train": 1000, "validation": 100}}
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
 
   selected = select_sources(sources, amazon_configs)
   known_keys = {s.key for s in SOURCES} | {
@@ -210,7 +210,7 @@ def write_demo_data(data_dir: str, *,
 def _write_source(source: Source, counts: Dict[str, int], data_dir: str,
                   seed: int) -> Dict[str, int]:
   """Writes one source's splits in TFDS format; returns `counts`."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
   split_datasets = {
       split: [("%s-%07d" % (split, i), example) for i, example in enumerate(
           generate_split(source, split, count, seed))]
@@ -255,7 +255,7 @@ def iter_demo_text(data_dir: str,
 
   next(iter_demo_text("/tmp/d")) -> "A dog is an animal."
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
 
   for source in list(SOURCES) + amazon_sources(tfds_data.amazon_configs()):
     path = source.path(data_dir)

@@ -31,34 +31,34 @@ def step(fn: Callable[[], Any]) -> Dict[str, Any]:
   """Runs `fn`: {"ok": True, "value": fn()} or {"ok": False, "error": ...}."""
   try:
     return {"ok": True, "value": fn()}
-  except BaseException as e:  # pylint: disable=broad-except
+  except BaseException as e:
     return {"ok": False, "error": first_line(e)}
 
 
 def builders(wanted: Sequence[str]) -> List[str]:
   """The builders among `wanted` that TFDS registers."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
   return sorted(set(tfds.list_builders()) & set(wanted))
 
 
 def t5_models() -> str:
   """Imports `t5.models`, which `t5_mesh_transformer` needs."""
-  import t5.models  # pylint: disable=g-import-not-at-top,unused-import
+  import t5.models
   return "ok"
 
 
 def sources() -> List[str]:
   """The TFDS datasets (`name[/config]:version`) the registered tasks read."""
-  import wt5.tasks  # pylint: disable=g-import-not-at-top
+  import wt5.tasks
   return sorted({row.source or family.source for family in wt5.tasks.FAMILIES
                  for row in family.all_rows()})
 
 
 def vocab() -> List[Any]:
   """[path, number of pieces] of the vocabulary the tasks use."""
-  import sentencepiece  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  import wt5.vocab  # pylint: disable=g-import-not-at-top
+  import sentencepiece
+  import tensorflow as tf
+  import wt5.vocab
   path = wt5.vocab.get_vocabulary().sentencepiece_model_file
   with tf.io.gfile.GFile(path, "rb") as f:
     model = f.read()

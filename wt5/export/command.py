@@ -110,7 +110,7 @@ def task_info(task: Any) -> Dict[str, Any]:
 
 def subtasks_with_split(mixture_or_task: Any, split: str) -> List[Any]:
   """The tasks of a task or mixture that have `split`, in seqio's order."""
-  import seqio  # pylint: disable=g-import-not-at-top
+  import seqio
   return [t for t in seqio.get_subtasks(mixture_or_task) if split in t.splits]
 
 
@@ -122,8 +122,8 @@ def mixed_dataset(mixture_or_task: Any, split: str,
   copy_pretokenized=True)`, plus a "task" feature added to each task's
   dataset before the sampling. A task is its own one-task mixture.
   """
-  import seqio  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import seqio
+  import tensorflow as tf
 
   if isinstance(mixture_or_task, seqio.Task):
     ds = mixture_or_task.get_dataset(sequence_length, split=split,
@@ -142,8 +142,8 @@ def mixed_dataset(mixture_or_task: Any, split: str,
                                   True, seed, None, None, True, True)
     datasets.append(ds.map(
         lambda ex, n=task.name: dict(ex, task=tf.constant(n))))
-  rates = mixture._get_all_mixing_rates(tasks)  # pylint: disable=protected-access
-  return mixture._sample_fn(datasets, rates, seed)  # pylint: disable=protected-access
+  rates = mixture._get_all_mixing_rates(tasks)
+  return mixture._sample_fn(datasets, rates, seed)
 
 
 def iter_mixed(mixture_or_task: Any, split: str,
@@ -221,8 +221,8 @@ def export(name: str, split: str, output_dir: str,
 
   export("esnli_v010", "validation", "/tmp/x")["splits"]["validation"]["counts"] -> {"esnli_v010": 9842}
   """
-  import seqio  # pylint: disable=g-import-not-at-top
-  import wt5.mixtures  # pylint: disable=g-import-not-at-top,unused-import
+  import seqio
+  import wt5.mixtures
 
   if data_dir:
     seqio.set_tfds_data_dir_override(data_dir)

@@ -294,8 +294,8 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
   Returns {task: {step: {"path": ..., "examples": n, "summary":
   `records.summarize_records(...)`}}}.
   """
-  import torch  # pylint: disable=g-import-not-at-top
-  import tqdm  # pylint: disable=g-import-not-at-top
+  import torch
+  import tqdm
 
   out = out or sys.stdout
   manifest = export_data.read_manifest(export_dir)

@@ -53,7 +53,7 @@ class LabelScorer:
   def __init__(self, model: Any, labels: Sequence[str],
                label_ids: Sequence[Sequence[int]], device: Any,
                batch_size: int = 32, pad_id: int = 0):
-    import torch  # pylint: disable=g-import-not-at-top
+    import torch
     if len(labels) != len(label_ids) or len(labels) < 2:
       raise ValueError("need at least two labels with one id list each, got "
                        "%d labels and %d id lists" % (len(labels),
@@ -94,7 +94,7 @@ class LabelScorer:
     return [dict(zip(self.labels, map(float, row))) for row in probabilities]
 
   def _batch_scores(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
-    import torch  # pylint: disable=g-import-not-at-top
+    import torch
     width = max(len(row) for row in batch)
     ids = torch.tensor([list(row) + [self.pad_id] * (width - len(row))
                         for row in batch], dtype=torch.long, device=self.device)

@@ -77,8 +77,8 @@ def read_mesh_checkpoint(path: str) -> Tuple[Dict[str, Any], Dict[str, str]]:
 
   Optimizer slots and `global_step` are left out.
   """
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  import tensorflow as tf
 
   reader = tf.train.load_checkpoint(path)
   dtypes = reader.get_variable_to_dtype_map()
@@ -93,8 +93,8 @@ def read_mesh_checkpoint(path: str) -> Tuple[Dict[str, Any], Dict[str, str]]:
 def write_mesh_checkpoint(variables: Mapping[str, Any], step: int,
                           model_dir: str, dtype: str) -> str:
   """Writes `model_dir/model.ckpt-<step>` (and the `checkpoint` file)."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  import tensorflow as tf
 
   tf_dtype = {"float32": tf.float32, "bfloat16": tf.bfloat16}[dtype]
   os.makedirs(model_dir, exist_ok=True)
@@ -193,8 +193,8 @@ def hf_to_mesh(state: Mapping[str, Any], shape: T5Shape) -> Dict[str, Any]:
 
 def write_hf(state: Mapping[str, Any], shape: T5Shape, out_dir: str) -> None:
   """Saves a `T5ForConditionalGeneration` (safetensors) with these weights."""
-  import torch  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
+  import torch
+  import transformers
 
   config = transformers.T5Config(**names.hf_config_kwargs(shape))
   model = transformers.T5ForConditionalGeneration(config)
@@ -217,8 +217,8 @@ def read_hf(model_dir: str) -> Tuple[T5Shape, Dict[str, Any]]:
   A separate output layer of a model that also scales its decoder output
   (Hugging Face's tied-embedding convention) gets the scale folded in.
   """
-  import torch  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
+  import torch
+  import transformers
 
   with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
     config = json.load(f)

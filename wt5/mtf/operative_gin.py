@@ -51,7 +51,7 @@ def read_bindings(text: str, filename: str = "operative_config.gin"
     -> {("", "d_ff", ""): 256,
         ("encoder", "DenseReluDense", "hidden_size"): Macro("d_ff")}
   """
-  from gin import config_parser  # pylint: disable=g-import-not-at-top
+  from gin import config_parser
 
   class Delegate(config_parser.ParserDelegate):
 

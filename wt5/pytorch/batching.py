@@ -31,7 +31,7 @@ class Collator:
     self.pad_to = dict(pad_to) if pad_to else None
 
   def __call__(self, examples: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
-    import torch  # pylint: disable=g-import-not-at-top
+    import torch
     inputs = [list(e["inputs"]) for e in examples]
     targets = [list(e["targets"]) for e in examples]
     li = max(len(x) for x in inputs)
@@ -54,7 +54,7 @@ def batch_counts(batch: Mapping[str, Any]) -> Any:
   batch_counts(Collator()([{"inputs": [5, 1], "targets": [1]},
                            {"inputs": [1], "targets": [7, 1]}])) -> tensor([6, 2, 8])
   """
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   labels = batch["labels"]
   targets = (labels != IGNORE_INDEX).sum()
   if "inputs_segment_ids" in batch:  # packed rows
@@ -102,11 +102,11 @@ def target_loss_sum(model: Any, batch: Mapping[str, Any]) -> Any:
   dividing by the number of target tokens gives the token-weighted mean of
   the examples' losses, the loss T5 computes for a padded batch.
   """
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   labels = batch["labels"]
   kwargs = {k: v for k, v in batch.items() if k != "labels"}
   if "decoder_input_ids" not in kwargs:
-    kwargs["decoder_input_ids"] = _unwrap(model)._shift_right(labels)  # pylint: disable=protected-access
+    kwargs["decoder_input_ids"] = _unwrap(model)._shift_right(labels)
   logits = model(**kwargs).logits
   return torch.nn.functional.cross_entropy(
       logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),

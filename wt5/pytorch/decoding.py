@@ -19,7 +19,7 @@ from wt5.pytorch import batching
 def sentencepiece_processor(manifest: Mapping[str, Any],
                             vocab_model: Optional[str] = None) -> Any:
   """The export's SentencePiece model (or `vocab_model`) as a processor."""
-  import sentencepiece as spm  # pylint: disable=g-import-not-at-top
+  import sentencepiece as spm
   path = vocab_model or manifest["vocabulary"]["path"]
   if path.startswith("gs://"):
     raise export_data.ExportError(
@@ -54,7 +54,7 @@ def decode_ids(processor: Any, ids: Sequence[int], eos_id: int = 1) -> str:
 def generate(model: Any, examples: Sequence[Mapping[str, Any]],
              max_length: int, batch_size: int, device: Any) -> List[List[int]]:
   """Greedy decodes; returns the generated ids of each example (no start id)."""
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   collator = batching.Collator()
   outputs: List[List[int]] = []
   model.eval()

@@ -129,7 +129,7 @@ def input_value(example: Mapping[str, Any]) -> bytes:
 
 def mesh_example(example: Mapping[str, Any]) -> Dict[str, Any]:
   """The example as postprocessors see it in t5_mesh_transformer (bytes strings)."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  import numpy as np
   return {"inputs": np.array(example["inputs"], dtype=np.int32),
           "targets": np.array(example["targets"], dtype=np.int32),
           "inputs_pretokenized": example["inputs_pretokenized"].encode("utf-8"),
@@ -275,8 +275,8 @@ def evaluate(model_dir: str, export_dir: str, split: str = "validation",
 
   evaluate("runs/x", "exports/x") -> {"esnli_v010": {200: {"accuracy": 91.0, "bleu": ...}}}
   """
-  import torch  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
+  import torch
+  import transformers
 
   out = out or sys.stdout
   manifest = export_data.read_manifest(export_dir)
@@ -315,8 +315,8 @@ def postprocess_decoded(model_dir: str, export_dir: str,
 
   Uses the registered task's postprocessor; returns the files written.
   """
-  import seqio  # pylint: disable=g-import-not-at-top
-  import wt5.tasks  # pylint: disable=g-import-not-at-top,unused-import
+  import seqio
+  import wt5.tasks
 
   eval_dir = os.path.join(model_dir, "%s_eval" % split)
   written = []

@@ -27,7 +27,7 @@ def preset_config(name: str, vocab_size: int, dropout_rate: float = 0.1):
 
   preset_config("tiny", 2000).d_model -> 64 (pad 0, EOS 1, decoder start 0)
   """
-  import transformers  # pylint: disable=g-import-not-at-top
+  import transformers
   if name not in PRESETS:
     raise ModelError("unknown model size %r; sizes: %s" % (
         name, ", ".join(PRESETS)))
@@ -55,8 +55,8 @@ def load_model(model: str, vocab_size: int, dropout_rate: float = 0.1,
 
   load_model("tiny", 2000)[0].config.vocab_size -> 2000
   """
-  import torch  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
+  import torch
+  import transformers
   if model in PRESETS:
     torch.manual_seed(seed)
     result = transformers.T5ForConditionalGeneration(

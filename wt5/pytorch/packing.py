@@ -109,7 +109,7 @@ class PackedCollator:
 
   def __call__(self, rows: Sequence[Sequence[Mapping[str, Any]]]
                ) -> Dict[str, Any]:
-    import torch  # pylint: disable=g-import-not-at-top
+    import torch
     features = [packed_row(r, self.lengths) for r in rows]
     return {k: torch.tensor([f[k] for f in features], dtype=torch.long)
             for k in features[0]}
@@ -127,7 +127,7 @@ def segment_mask(query_segments: Any, key_segments: Any, causal: bool,
   segment_mask(tensor([[1, 1, 2]]), tensor([[1, 1, 2]]), False, float32)[0, 0] == 0 at
   [[T, T, F], [T, T, F], [F, F, T]] and min elsewhere
   """
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   allowed = query_segments[:, :, None] == key_segments[:, None, :]
   if causal:
     q, k = query_segments.shape[1], key_segments.shape[1]

@@ -93,8 +93,8 @@ def progress_callback(count: batching.TokenCount, out=None):
    "examples": 1600, "examples_per_step": 16.0, "real_token_fraction": 0.91,
    "loss": 2.31}
   """
-  import tqdm  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
+  import tqdm
+  import transformers
 
   class ProgressCallback(transformers.TrainerCallback):
     """Progress bar: step, loss, tokens/s, examples/step, real-token fraction."""
@@ -165,8 +165,8 @@ def trainer_class():
   `real_token_fraction` (real tokens / positions) since the previous log,
   summed over all processes.
   """
-  import torch  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
+  import torch
+  import transformers
 
   class Trainer(transformers.Seq2SeqTrainer):
     """The trainer of `wt5 train`."""
@@ -216,7 +216,7 @@ def trainer_class():
 
 def default_bf16() -> bool:
   """bf16 where the GPU supports it (Ampere and newer), else float32."""
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
 
 
@@ -271,7 +271,7 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
   train(TrainOptions("exports/x", "runs/x", model="tiny", steps=100))
   -> {"steps": 99, "tokens_per_second": ..., "global_step": 100, ...}
   """
-  import transformers  # pylint: disable=g-import-not-at-top
+  import transformers
 
   manifest = export_data.read_manifest(options.export_dir)
   lengths = manifest["sequence_length"]
@@ -348,7 +348,7 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
 
 
 def _cuda() -> bool:
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   return torch.cuda.is_available()
 
 

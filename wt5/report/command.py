@@ -111,7 +111,7 @@ def task_sections(summary: summary_lib.Summary, num_runs: int,
 def build_page(eval_dirs: Sequence[str], step: Optional[int] = None,
                page_size: int = 25) -> Tuple[str, List[str]]:
   """Renders the report page; returns its HTML and the problems met."""
-  import jinja2  # pylint: disable=g-import-not-at-top
+  import jinja2
   runs, problems = score_runs(eval_dirs)
   examples, example_problems = collect_examples(eval_dirs[0], step)
   problems.extend(p for p in example_problems if p not in problems)

@@ -78,7 +78,7 @@ def highlight_segments(text: str, gold: Sequence[int], predicted: Sequence[int]
   Returns None when the arrays do not have one value per token (the input
   file does not match the spans).
   """
-  from wt5 import tokenization  # pylint: disable=g-import-not-at-top
+  from wt5 import tokenization
   tokens = tokenization.tokenize_with_offsets(text)
   n = len(tokens)
   if len(gold) != n or len(predicted) != n:

@@ -58,7 +58,7 @@ def registered_metric_fns(task_name: str) -> Tuple[List[MetricFn], List[str]]:
   something eval files do not hold (log-likelihood scores, aux values).
   Raises ScoringError if `task_name` is not a registered seqio task.
   """
-  import seqio  # pylint: disable=g-import-not-at-top
+  import seqio
   try:
     task = seqio.TaskRegistry.get(task_name)
   except ValueError as e:
@@ -88,7 +88,7 @@ def compute_metrics(targets: Sequence[Any], predictions: Sequence[Any],
     name = dotted.function_name(fn)
     try:
       result = fn(copy.deepcopy(list(targets)), copy.deepcopy(list(predictions)))
-    except Exception as e:  # pylint: disable=broad-except
+    except Exception as e:
       raise ScoringError("metric %s failed: %s: %s" %
                          (name, type(e).__name__, e)) from e
     if not isinstance(result, Mapping):

@@ -76,9 +76,9 @@ def plot_file_name(task: str) -> str:
 
 def plot_task(task: str, scores: Sequence[Score], path: str) -> None:
   """Draws each metric of `task` against the step, one subplot per metric."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
+  import matplotlib
   matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import pyplot as plt
   metrics = list(dict.fromkeys(s.metric for s in scores))
   ncols = min(3, len(metrics))
   nrows = (len(metrics) + ncols - 1) // ncols
