@@ -114,7 +114,7 @@ def test_eval_files_are_in_t5_mesh_transformers_format(run):
 
 @pytest.mark.slow
 def test_checkpoints_progress_and_tensorboard(run):
-  assert train_lib.checkpoint_steps(run["model_dir"]) == [SAVE_STEPS, STEPS]
+  assert model_lib.checkpoint_steps(run["model_dir"]) == [SAVE_STEPS, STEPS]
   summary = run["summary"]
   assert summary["global_step"] == STEPS and summary["steps"] == STEPS - 1
   assert summary["tokens"] > 0 and summary["tokens_per_second"] > 0
@@ -158,7 +158,7 @@ def test_resume_continues_from_the_newest_checkpoint(run, tmp_path):
   assert summary["resumed_from"] == os.path.join(model_dir,
                                                  "checkpoint-%d" % STEPS)
   assert summary["global_step"] == STEPS + 4 and summary["steps"] == 3
-  assert train_lib.checkpoint_steps(model_dir)[-1] == STEPS + 4
+  assert model_lib.checkpoint_steps(model_dir)[-1] == STEPS + 4
 
 
 def test_vocabulary_mismatch_is_reported(tmp_path):

@@ -38,7 +38,6 @@ from wt5 import answers
 from wt5 import dotted
 from wt5.export import files as export_data
 from wt5.pytorch import model as model_lib
-from wt5.pytorch import train as train_lib
 from wt5.pytorch.decoding import decode_examples, sentencepiece_processor
 from wt5.scoring import eval_files
 from wt5.scoring import metric_fns as metric_fns_lib
@@ -53,7 +52,7 @@ Results = Dict[str, Dict[int, Dict[str, float]]]  # task -> step -> metrics
 
 def checkpoint_steps_or_error(model_dir: str) -> List[int]:
   """The checkpoint steps of `model_dir`, or an error when there is none."""
-  steps = train_lib.checkpoint_steps(model_dir)
+  steps = model_lib.checkpoint_steps(model_dir)
   if not steps:
     raise model_lib.ModelError("%s: no checkpoint-<step> directories; train "
                                "with `wt5 train --model_dir %s`" % (

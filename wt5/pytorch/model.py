@@ -8,7 +8,7 @@ trained from scratch with the export's vocabulary size (the shapes of
 """
 
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from wt5 import model_shapes
 from wt5.export import files as export_data
@@ -117,3 +117,21 @@ def parameter_count(model: Any) -> int:
   """Trainable parameters of a torch module."""
   return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
+
+def latest_checkpoint(model_dir: str) -> Optional[str]:
+  """The newest `checkpoint-<step>` directory of `model_dir`, or None."""
+  steps = checkpoint_steps(model_dir)
+  return os.path.join(model_dir, "checkpoint-%d" % steps[-1]) if steps else None
+
+
+def checkpoint_steps(model_dir: str) -> List[int]:
+  """The steps of `model_dir`'s checkpoints: checkpoint_steps("m") -> [100, 200]."""
+  if not os.path.isdir(model_dir):
+    return []
+  steps = []
+  for name in os.listdir(model_dir):
+    head, _, step = name.partition("-")
+    if head == "checkpoint" and step.isdigit() and is_checkpoint_dir(
+        os.path.join(model_dir, name)):
+      steps.append(int(step))
+  return sorted(steps)

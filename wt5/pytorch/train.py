@@ -220,25 +220,6 @@ def default_bf16() -> bool:
   return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
 
 
-def latest_checkpoint(model_dir: str) -> Optional[str]:
-  """The newest `checkpoint-<step>` directory of `model_dir`, or None."""
-  steps = checkpoint_steps(model_dir)
-  return os.path.join(model_dir, "checkpoint-%d" % steps[-1]) if steps else None
-
-
-def checkpoint_steps(model_dir: str) -> List[int]:
-  """The steps of `model_dir`'s checkpoints: checkpoint_steps("m") -> [100, 200]."""
-  if not os.path.isdir(model_dir):
-    return []
-  steps = []
-  for name in os.listdir(model_dir):
-    head, _, step = name.partition("-")
-    if head == "checkpoint" and step.isdigit() and model_lib.is_checkpoint_dir(
-        os.path.join(model_dir, name)):
-      steps.append(int(step))
-  return sorted(steps)
-
-
 @dataclasses.dataclass
 class TrainOptions:
   """Everything `train` needs; the fields mirror `wt5 train`'s flags."""
@@ -292,7 +273,7 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
     dataset = examples
     collator = batching.Collator(lengths if options.pad_to_length else None)
   vocab_size = int(manifest["vocabulary"]["size"])
-  resume_from = latest_checkpoint(options.model_dir)
+  resume_from = model_lib.latest_checkpoint(options.model_dir)
   if resume_from and not options.resume:
     raise model_lib.ModelError(
         "%s already holds checkpoints (the newest %s); pass --resume to "
