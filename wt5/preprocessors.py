@@ -62,11 +62,11 @@ def _label_name(label_names: Sequence[str], label: tf.Tensor, what: str,
   return tf.gather(names, index)
 
 
-def _join_explanations(label: tf.Tensor, explanations: tf.Tensor,
+def join_explanations(label: tf.Tensor, explanations: tf.Tensor,
                        separator: str = EXPLANATION_SEPARATOR) -> tf.Tensor:
   """Joins a label and its explanations, empty ones included, with `separator`.
 
-  `_join_explanations("True", ["A.", "", "B."])` ->
+  `join_explanations("True", ["A.", "", "B."])` ->
   b"True explanation: A. explanation:  explanation: B."
   """
   explanations = tf.reshape(tf.convert_to_tensor(explanations, tf.string), [-1])
@@ -93,7 +93,7 @@ def _cos_e_example(x, prefix, question_prefix, choice_prefix,
   if drop_explanations:
     targets = x["answer"]
   else:
-    targets = _join_explanations(x["answer"], x["abstractive_explanation"])
+    targets = join_explanations(x["answer"], x["abstractive_explanation"])
   return {"inputs": inputs, "targets": targets}
 
 
@@ -133,7 +133,7 @@ def _esnli_example(x, prefix, drop_explanations, add_choices):
   else:
     explanations = [x.get("explanation_%d" % i, tf.constant(""))
                     for i in (1, 2, 3)]
-    targets = _join_explanations(label, _non_empty(explanations))
+    targets = join_explanations(label, _non_empty(explanations))
   return {"inputs": inputs, "targets": targets}
 
 
@@ -221,7 +221,7 @@ def _extractive_example(x, prefix, input_feature, output_classes,
   if drop_explanations:
     targets = label
   else:
-    targets = _join_explanations(label, x["evidences"])
+    targets = join_explanations(label, x["evidences"])
   return {"inputs": inputs, "targets": targets}
 
 
@@ -271,7 +271,7 @@ def _multi_rc_example(x, prefix, input_features, explanation_separator,
   if drop_explanations:
     targets = label
   else:
-    targets = _join_explanations(label, x["evidences"],
+    targets = join_explanations(label, x["evidences"],
                                  " %s " % explanation_separator)
   return {"inputs": inputs, "targets": targets}
 

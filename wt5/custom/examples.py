@@ -31,8 +31,7 @@ def _example(x, field_names, prefix, drop_explanations):
   if drop_explanations:
     targets = x["label"]
   else:
-    targets = preprocessors._join_explanations(
-        x["label"], x["explanations"])
+    targets = preprocessors.join_explanations(x["label"], x["explanations"])
   return {"inputs": tf.strings.join(parts), "targets": targets}
 
 
