@@ -28,6 +28,10 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # browser or fresh venv (pytest.ini's markers), in under two minutes.
 FAST := not slow and not binary and not beam and not browser and not venv
 
+# `make test` runs pytest in two pytest-xdist workers, a test file per worker
+# at a time, the files that share the demo's run first (tests/conftest.py).
+XDIST := -n 2 --dist loadfile --no-loadscope-reorder
+
 .PHONY: venv browser test test-fast install-smoke demo bench clean
 
 venv: $(STAMP)
@@ -48,7 +52,7 @@ test: $(STAMP) browser
 	@mkdir -p build
 	@echo "[wt5] install smoke started beside pytest (log: $(SMOKE_LOG))"
 	@PYTHON=$(PYTHON) bash $(SMOKE) >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
-	$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS); tests=$$?; \
+	$(PY) -m pytest tests -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS); tests=$$?; \
 	wait $$smoke; smoke_rc=$$?; \
 	echo "[wt5] install smoke:"; cat $(SMOKE_LOG); \
 	if [ $$smoke_rc -ne 0 ]; then echo "[wt5] the install smoke FAILED"; fi; \

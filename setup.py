@@ -71,7 +71,7 @@ INSTALL_REQUIRES = [
 # Optional parts: one line per extra, `pip install wt5[NAME]`.
 EXTRAS_REQUIRE = {
     # The test suite; playwright drives Debian's Chromium for the report tests.
-    "test": ["pytest", "pytest-timeout", "hypothesis", "packaging", "playwright==1.65.2"],
+    "test": ["pytest", "pytest-timeout", "pytest-xdist", "hypothesis", "packaging", "playwright==1.65.2"],
     # `wt5 train` / `wt5 evaluate` (wt5.pytorch): no TensorFlow needed. With
     # the TF stack above, install torch as the README says (a second command).
     "torch": [

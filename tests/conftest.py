@@ -69,3 +69,43 @@ def demo_registry(tmp_path_factory, request):
     return demo_registry_lib.make(tmp_path_factory.mktemp(name),
                                   vocab_model=vocab_model, **kwargs)
   return make
+
+
+
+# The files whose tests use the session's `demo_run`. `make test` runs the
+# suite in two pytest-xdist workers, one file per worker at a time
+# (`--dist loadfile`); these three files go to one worker together, so the
+# demo trains once per run.
+DEMO_RUN_FILES = ("tests/test_convert.py", "tests/test_end_to_end.py",
+                  "tests/test_report_browser.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+  """`--dist loadfile`, with the `DEMO_RUN_FILES` as one unit of work."""
+  if config.getvalue("dist") != "loadfile":
+    return None
+  from xdist.scheduler import LoadScopeScheduling
+
+  class LoadFileSharingTheDemo(LoadScopeScheduling):
+
+    def _split_scope(self, nodeid: str) -> str:
+      path = nodeid.split("::", 1)[0]
+      return "demo_run" if path in DEMO_RUN_FILES else path
+
+  return LoadFileSharingTheDemo(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+  """Runs the `DEMO_RUN_FILES` first: under xdist they are the longest unit."""
+  demo_items = []
+  for item in items:
+    path = item.path.relative_to(config.rootpath).as_posix()
+    if "demo_run" in item.fixturenames and path not in DEMO_RUN_FILES:
+      raise pytest.UsageError(
+          f"{item.nodeid} uses demo_run: add {path} to DEMO_RUN_FILES in "
+          "tests/conftest.py, or the demo trains once more in another worker")
+    if path in DEMO_RUN_FILES:
+      demo_items.append(item)
+  first = set(map(id, demo_items))
+  items[:] = demo_items + [item for item in items if id(item) not in first]
