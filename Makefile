@@ -9,10 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # torch 2.13.0+cpu is served from a local wheel folder on the build machines.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
-# --no-compile: Python compiles a module to bytecode when it is first
-# imported; compiling all of TensorFlow, torch and spaCy up front would double
-# the install time (~110 s -> ~55 s here).
-PIP_FLAGS := --no-deps --no-compile --disable-pip-version-check -q $(FIND_LINKS)
+PIP_FLAGS := --no-deps --disable-pip-version-check -q $(FIND_LINKS)
 # Drop pip's notes about configured index folders that do not exist here.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
