@@ -14,9 +14,9 @@ PIP_FLAGS := --no-deps --disable-pip-version-check -q $(FIND_LINKS)
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 # The install smoke (tests/install_smoke.sh) checks that a plain
-# `pip install` of the built wheel gives a working stack; `make test` runs it
-# beside pytest (it is mostly downloading and unpacking) and fails if either
-# fails.
+# `pip install` of the built wheel gives a working stack. It needs neither
+# .venv nor Chromium, so `make test` starts it first and runs it beside
+# installing those and beside pytest; it fails if either fails.
 SMOKE := tests/install_smoke.sh
 SMOKE_LOG := build/install-smoke.log
 
@@ -48,10 +48,11 @@ browser:
 	  echo "[wt5] installing Debian's chromium for the report tests"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
-test: $(STAMP) browser
+test:
 	@mkdir -p build
-	@echo "[wt5] install smoke started beside pytest (log: $(SMOKE_LOG))"
+	@echo "[wt5] install smoke started (log: $(SMOKE_LOG))"
 	@PYTHON=$(PYTHON) bash $(SMOKE) >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
+	$(MAKE) --no-print-directory browser venv && \
 	$(PY) -m pytest tests -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS); tests=$$?; \
 	wait $$smoke; smoke_rc=$$?; \
 	echo "[wt5] install smoke:"; cat $(SMOKE_LOG); \
