@@ -15,8 +15,8 @@ QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || tru
 
 # The install smoke (tests/install_smoke.sh) checks that a plain
 # `pip install` of the built wheel gives a working stack. It needs neither
-# .venv nor Chromium, so `make test` starts it first and runs it beside
-# installing those and beside pytest; it fails if either fails.
+# .venv nor Chromium, so `make test` starts it first, installs those two side
+# by side meanwhile, then runs pytest; it fails if either fails.
 SMOKE := tests/install_smoke.sh
 SMOKE_LOG := build/install-smoke.log
 
@@ -52,7 +52,7 @@ test:
 	@mkdir -p build
 	@echo "[wt5] install smoke started (log: $(SMOKE_LOG))"
 	@PYTHON=$(PYTHON) bash $(SMOKE) >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
-	$(MAKE) --no-print-directory browser venv && \
+	$(MAKE) --no-print-directory -j2 browser venv && \
 	$(PY) -m pytest tests -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS); tests=$$?; \
 	wait $$smoke; smoke_rc=$$?; \
 	echo "[wt5] install smoke:"; cat $(SMOKE_LOG); \
