@@ -71,7 +71,6 @@ def demo_registry(tmp_path_factory, request):
   return make
 
 
-
 # The files whose tests use the session's `demo_run`. `make test` runs the
 # suite in two pytest-xdist workers, one file per worker at a time
 # (`--dist loadfile`); these three files go to one worker together, so the
@@ -85,12 +84,12 @@ def pytest_xdist_make_scheduler(config, log):
   """`--dist loadfile`, with the `DEMO_RUN_FILES` as one unit of work."""
   if config.getvalue("dist") != "loadfile":
     return None
-  from xdist.scheduler import LoadScopeScheduling
+  from xdist.scheduler import LoadFileScheduling
 
-  class LoadFileSharingTheDemo(LoadScopeScheduling):
+  class LoadFileSharingTheDemo(LoadFileScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
-      path = nodeid.split("::", 1)[0]
+      path = super()._split_scope(nodeid)
       return "demo_run" if path in DEMO_RUN_FILES else path
 
   return LoadFileSharingTheDemo(config, log)
@@ -98,14 +97,13 @@ def pytest_xdist_make_scheduler(config, log):
 
 def pytest_collection_modifyitems(config, items):
   """Runs the `DEMO_RUN_FILES` first: under xdist they are the longest unit."""
-  demo_items = []
+  def path(item):
+    return item.path.relative_to(config.rootpath).as_posix()
+
   for item in items:
-    path = item.path.relative_to(config.rootpath).as_posix()
-    if "demo_run" in item.fixturenames and path not in DEMO_RUN_FILES:
+    if "demo_run" in item.fixturenames and path(item) not in DEMO_RUN_FILES:
       raise pytest.UsageError(
-          f"{item.nodeid} uses demo_run: add {path} to DEMO_RUN_FILES in "
-          "tests/conftest.py, or the demo trains once more in another worker")
-    if path in DEMO_RUN_FILES:
-      demo_items.append(item)
-  first = set(map(id, demo_items))
-  items[:] = demo_items + [item for item in items if id(item) not in first]
+          f"{item.nodeid} uses demo_run: add {path(item)} to DEMO_RUN_FILES "
+          "in tests/conftest.py, or the demo trains once more in another "
+          "worker")
+  items.sort(key=lambda item: path(item) not in DEMO_RUN_FILES)  # stable
