@@ -7,9 +7,22 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# torch 2.13.0+cpu is served from a local wheel folder on the build machines.
-FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
-PIP_FLAGS := --no-deps --disable-pip-version-check -q $(FIND_LINKS)
+PIP_FLAGS := --no-deps --disable-pip-version-check -q
+# The lock's torch is the CPU build (torch==2.13.0+cpu), which the package
+# index does not have. The venv's pip installs it from the sources pip is
+# configured with (find-links folders, index URLs) when one of them lists it;
+# when none does, from PyPI's CPU wheel index as well (`TORCH_SOURCE`).
+# Checked with pip's own finder (`pip index versions`) when the venv is
+# built, one try and 10 s per source, so an unreachable index costs seconds;
+# the fallback install tries twice, 30 s each. `make -n -B venv` shows the
+# choice.
+TORCH_PIN := $(shell grep -m1 '^torch==' requirements.lock)
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_FOUND = $(shell $(PYTHON) -m pip index versions torch --retries 0 \
+  --timeout 10 2>/dev/null | sed -n 's/^Available versions: //p' | \
+  tr -s ', ' '\n\n' | grep -xF '$(patsubst torch==%,%,$(TORCH_PIN))')
+TORCH_SOURCE = $(if $(TORCH_FOUND),,--extra-index-url $(TORCH_CPU_INDEX) \
+  --retries 1 --timeout 30)
 # Drop pip's notes about configured index folders that do not exist here.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
@@ -18,6 +31,8 @@ QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || tru
 # .venv nor Chromium, so `make test` starts it first, installs those two side
 # by side meanwhile, then runs pytest; it fails if either fails.
 SMOKE := tests/install_smoke.sh
+# Where its venvs find torch 2.13.0: `TORCH_SOURCE`, unless given.
+TORCH_PIP_ARGS ?= $(TORCH_SOURCE)
 SMOKE_LOG := build/install-smoke.log
 
 # The report tests drive Debian's headless Chromium; `make test` installs it
@@ -39,7 +54,8 @@ venv: $(STAMP)
 $(STAMP): requirements.lock setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	@echo "[wt5] installing the pinned environment into $(VENV) (first run only, ~2 min)"
-	$(PY) -m pip install $(PIP_FLAGS) -r requirements.lock 2>&1 | $(QUIET_PIP)
+	$(PY) -m pip install $(PIP_FLAGS) -r <(grep -vxF '$(TORCH_PIN)' requirements.lock) 2>&1 | $(QUIET_PIP)
+	$(PY) -m pip install $(strip $(PIP_FLAGS) $(TORCH_SOURCE)) '$(TORCH_PIN)' 2>&1 | $(QUIET_PIP)
 	$(PY) -m pip install $(PIP_FLAGS) -e . 2>&1 | $(QUIET_PIP)
 	@touch $(STAMP)
 
@@ -51,7 +67,8 @@ browser:
 test:
 	@mkdir -p build
 	@echo "[wt5] install smoke started (log: $(SMOKE_LOG))"
-	@PYTHON=$(PYTHON) bash $(SMOKE) >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
+	@PYTHON=$(PYTHON) TORCH_PIP_ARGS="$(TORCH_PIP_ARGS)" bash $(SMOKE) \
+	  >$(SMOKE_LOG) 2>&1 & smoke=$$!; \
 	$(MAKE) --no-print-directory -j2 browser venv && \
 	$(PY) -m pytest tests -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS); tests=$$?; \
 	wait $$smoke; smoke_rc=$$?; \
@@ -63,7 +80,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest tests -q -p no:cacheprovider -m "$(FAST)" $(PYTEST_ARGS)
 
 install-smoke:
-	PYTHON=$(PYTHON) bash $(SMOKE)
+	PYTHON=$(PYTHON) TORCH_PIP_ARGS="$(TORCH_PIP_ARGS)" bash $(SMOKE)
 
 demo: $(STAMP)
 	$(VENV)/bin/wt5 demo $(DEMO_ARGS)

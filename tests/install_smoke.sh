@@ -13,7 +13,8 @@
 # steps and evaluates with `wt5 train`/`wt5 evaluate`.
 #
 # Usage: tests/install_smoke.sh [WORK_DIR]
-# Environment: PYTHON (default python3.11); KEEP=1 keeps WORK_DIR.
+# Environment: PYTHON (default python3.11); KEEP=1 keeps WORK_DIR;
+# TORCH_PIP_ARGS: pip options that find torch 2.13.0's CPU build (below).
 # Each step's output goes to WORK_DIR/logs/<step>.log; a failing step is
 # named and the end of its log printed.
 set -uo pipefail
@@ -88,8 +89,10 @@ step venv "$PYTHON" -m venv "$VENV"
 step install "$VENV/bin/pip" install "$WHEEL"
 BIN="$VENV/bin"
 # torch comes second (README: pip cannot resolve it together with TF 2.12.1).
-# Here pip's configuration finds the CPU build; elsewhere pass
-# TORCH_PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu".
+# TORCH_PIP_ARGS says where its CPU build is: `make test` and `make
+# install-smoke` pass the Makefile's choice (nothing where pip's configured
+# sources have it, else "--extra-index-url https://download.pytorch.org/whl/cpu
+# ..."); run alone, pass it yourself where pip's configuration lacks it.
 # shellcheck disable=SC2086
 step torch "$BIN/pip" install torch==2.13.0 "setuptools<80" ${TORCH_PIP_ARGS:-}
 

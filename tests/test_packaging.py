@@ -182,3 +182,39 @@ def test_doctor_pins_agree_with_setup_py(metadata):
           name, declared_req.specifier, spec))
   assert problems == []
   assert len(fixes) == len(doctor.PINNED) + 4
+
+
+def venv_pip_commands(tmp_path, wheels):
+  """The `pip install` lines `make venv` runs when pip's sources are `wheels`.
+
+  Pip sees only the folder `wheels` (a PIP_CONFIG_FILE of its own, no index,
+  no PIP_* variables); `make -n -B` prints the recipe without running it.
+  """
+  config = tmp_path / "pip.conf"
+  config.write_text("[global]\nno-index = true\nfind-links = %s\n" % wheels)
+  env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+  env["PIP_CONFIG_FILE"] = str(config)
+  proc = subprocess.run(
+      ["make", "-n", "-B", "venv", "PYTHON=" + sys.executable], cwd=ROOT,
+      env=env, capture_output=True, text=True, timeout=120, check=True)
+  return [line.split(" 2>&1")[0] for line in proc.stdout.splitlines()
+          if "-m pip install" in line]
+
+
+def test_make_venv_takes_torch_from_the_cpu_index_only_where_pip_lacks_it(
+    tmp_path):
+  wheels = tmp_path / "wheels"
+  wheels.mkdir()
+  pip = ".venv/bin/python -m pip install --no-deps --disable-pip-version-check -q"
+  lock = pip + " -r <(grep -vxF 'torch==2.13.0+cpu' requirements.lock)"
+  # No configured source has torch 2.13.0+cpu: PyPI's CPU wheel index, with
+  # one retry and 30 s per try should it be unreachable.
+  assert venv_pip_commands(tmp_path, wheels) == [
+      lock,
+      pip + " --extra-index-url https://download.pytorch.org/whl/cpu "
+      "--retries 1 --timeout 30 'torch==2.13.0+cpu'",
+      pip + " -e ."]
+  # A configured folder has it (pip's finder reads the file name only).
+  (wheels / "torch-2.13.0+cpu-py3-none-any.whl").write_bytes(b"")
+  assert venv_pip_commands(tmp_path, wheels) == [
+      lock, pip + " 'torch==2.13.0+cpu'", pip + " -e ."]
