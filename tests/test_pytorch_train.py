@@ -296,3 +296,42 @@ def test_wt5_evaluate_and_wt5_score_print_the_same_metrics(run, tmp_path,
       "eval/%s/%s at step %d" % (TASK, metric, step)
       for step in (SAVE_STEPS, STEPS)
       for metric in ("accuracy", "bleu", "expln1_length"))
+
+
+@pytest.mark.slow
+def test_counterfactual_test_of_the_trained_model(run, capsys):
+  """`wt5 faithfulness --counterfactual` at both checkpoints (README figures)."""
+  from wt5.faithfulness import counterfactual
+  capsys.readouterr()
+  assert cli.main(["faithfulness", "--counterfactual", "--model_dir",
+                   run["model_dir"], "--export", run["export"], "--step",
+                   str(SAVE_STEPS), "--step", str(STEPS), "--limit", "20",
+                   "--insertions", "2", "--no_progress"]) == 0
+  printed = capsys.readouterr().out
+  examples = export_data.read_split(run["export"], "validation", TASK)[:20]
+  eval_dir = os.path.join(run["model_dir"], "validation_eval")
+  assert sorted(counterfactual.find_files(eval_dir, TASK)) == [SAVE_STEPS,
+                                                                STEPS]
+  rows = []
+  for step in (SAVE_STEPS, STEPS):
+    records = counterfactual.read_records(
+        counterfactual.output_path(eval_dir, TASK, step))
+    assert [r["index"] for r in records] == list(range(20))
+    for record, example in zip(records, examples):
+      assert record["input"] == example["inputs_pretokenized"]
+      assert (record["task"], record["split"], record["step"]) == (
+          TASK, "validation", step)
+      assert len(record["insertions"]) == 2
+      for edit in record["insertions"]:
+        start = edit["offset"]
+        assert (edit["input"][:start] + edit["input"][
+            start + len(edit["word"]) + 1:]) == record["input"]
+        assert edit["flipped"] == (edit["label"] != record["label"])
+      assert record["flips"] == sum(e["flipped"] for e in record["insertions"])
+      assert record["unfaithful"] == sum(
+          e["flipped"] and not e["mentioned"] for e in record["insertions"])
+    rows.append(counterfactual.table_row(TASK, step, counterfactual.summarize(
+        [counterfactual.summary_row(r) for r in records])))
+  # The printed table holds exactly these rows.
+  assert counterfactual.format_table(rows) in printed
+  assert "label flips  unfaithful  unfaithfulness (down)" in printed

@@ -1,4 +1,4 @@
-"""Are WT5's extractive rationales faithful? ERASER's scores for text-to-text models.
+"""Are WT5's explanations faithful? ERASER's scores for extractive rationales, the counterfactual test for abstractive ones.
 
 Nothing here imports TensorFlow or t5 (the PyTorch route's rule):
 
@@ -6,4 +6,6 @@ Nothing here imports TensorFlow or t5 (the PyTorch route's rule):
   label_scorer.py  class probabilities by teacher forcing the label tokens
   erase.py         removing or keeping passage tokens of an input
   command.py       `wt5 faithfulness`: per-example JSONL and a printed table
+  insertions.py    word insertions into text fields; the mention rule
+  counterfactual.py  `wt5 faithfulness --counterfactual` (abstractive tasks)
 """

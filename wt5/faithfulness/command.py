@@ -2,6 +2,9 @@
 
     wt5 faithfulness --model_dir runs/movies --export exports/movies [--step 600]
 
+With `--counterfactual`, the counterfactual test of abstractive
+explanations instead (`wt5.faithfulness.counterfactual`).
+
 For each extractive task of the export's split (its postprocessor is
 `wt5.postprocessors.extractive_explanations`) and each chosen checkpoint
 (`<model_dir>/checkpoint-<step>`; default the newest), three rationales of
@@ -39,7 +42,9 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from wt5.export import files as export_data
+from wt5.faithfulness import counterfactual
 from wt5.faithfulness import erase
+from wt5.faithfulness import insertions
 from wt5.faithfulness import label_scorer
 from wt5.faithfulness import records
 from wt5.faithfulness import scores
@@ -406,6 +411,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "readable here.")
   parser.add_argument("--no_progress", action="store_true",
                       help="Do not draw the progress bar.")
+  parser.add_argument("--counterfactual", action="store_true",
+                      help="The counterfactual test of abstractive "
+                      "explanations (wt5.faithfulness.counterfactual) "
+                      "instead of ERASER's scores.")
+  parser.add_argument("--insertions", type=int, default=4,
+                      help="With --counterfactual: words inserted per example.")
+  parser.add_argument("--field", action="append", default=None,
+                      help="With --counterfactual: a text field to insert "
+                      "into (repeatable; default hypothesis, premise, "
+                      "question).")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -413,12 +428,20 @@ def run(args: argparse.Namespace) -> int:
   os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `wt5 train`
   labels = [l.strip() for l in args.labels.split(",")] if args.labels else None
   try:
+    if args.counterfactual:
+      counterfactual.counterfactual(
+          args.model_dir, args.export_dir, args.split, args.step, args.task,
+          args.batch_size, args.seed, args.bootstrap, args.insertions,
+          args.field or insertions.DEFAULT_FIELDS, args.vocab_model,
+          args.limit, progress=not args.no_progress)
+      return 0
     faithfulness(args.model_dir, args.export_dir, args.split, args.step,
                  args.task, args.batch_size, args.seed, args.bootstrap,
                  labels, args.vocab_model, args.limit,
                  progress=not args.no_progress)
   except (export_data.ExportError, model_lib.ModelError,
-          erase.PassageError, eval_files.EvalFileError) as e:
+          erase.PassageError, eval_files.EvalFileError,
+          insertions.FieldError) as e:
     print("wt5 faithfulness: %s" % e, file=sys.stderr)
     return 2
   return 0
