@@ -36,8 +36,8 @@ from typing import Dict, List, Sequence, Tuple
 import psutil
 
 from wt5 import caching
-from wt5.demo import datasets as demo_data
-from wt5.demo import templates as demo_templates
+from wt5.datasets import demo_data as demo_data
+from wt5.datasets import demo_templates as demo_templates
 from wt5.mtf import binary as mtf_binary
 
 TASKS = ("esnli_v010", "movie_rationales_v010")

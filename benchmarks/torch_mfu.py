@@ -36,7 +36,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from wt5.export import files as export_data
+from wt5.formats.export import Export
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import packing
 from wt5.pytorch import train as train_lib
@@ -79,8 +79,8 @@ def main() -> int:
   args = parser.parse_args()
   import torch
 
-  manifest = export_data.read_manifest(args.export)
-  lengths = manifest["sequence_length"]
+  export = Export(args.export)
+  lengths = export.sequence_length
   device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
   peak = args.peak_tflops or peak_tflops(device)
   with tempfile.TemporaryDirectory(prefix="wt5_mfu_") as model_dir:
@@ -90,14 +90,14 @@ def main() -> int:
         save_steps=args.steps + 1, logging_steps=10, bf16=args.bf16,
         attn_implementation=args.attn_implementation,
         torch_compile=args.torch_compile), out=open(os.devnull, "w"))
-  vocab_size = int(manifest["vocabulary"]["size"])
+  vocab_size = export.vocabulary.size
   if args.model in model_lib.PRESETS:
     config = model_lib.preset_config(args.model, vocab_size)
   else:
     import transformers
     config = transformers.T5Config.from_pretrained(args.model)
   rows = packing.pack_examples(
-      export_data.read_split(args.export, "train"), lengths)
+      export.examples("train"), lengths)
   world = train_lib.world_size()
   steps_per_s = summary["steps"] / summary["seconds"]
   achieved = steps_per_s * summary["rows_per_step"] * flops_per_row(config,

@@ -146,8 +146,8 @@ def mtf_tokens_per_step(export_dir: str, steps: int):
   import numpy as np
   import tensorflow as tf
   from mesh_tensorflow.transformer import dataset as mtf_dataset
-  from wt5.export import files as export_data
-  examples = export_data.read_split(export_dir, "train")
+  from wt5.formats.export import Export
+  examples = Export(export_dir).examples("train")
   ds = tf.data.Dataset.from_generator(
       lambda: ({k: np.array(e[k], np.int32) for k in LENGTHS}
                for e in examples),

@@ -65,7 +65,7 @@ def write_data(root: pathlib.Path,
                sources: Optional[Sequence[str]] = None,
                amazon_configs: Optional[Sequence[str]] = None) -> str:
   """Writes demo data under root/tfds; returns that directory."""
-  from wt5.demo import datasets as demo_data
+  from wt5.datasets import demo_data as demo_data
   data_dir = str(root / "tfds")
   kwargs = {} if amazon_configs is None else {"amazon_configs": amazon_configs}
   demo_data.write_demo_data(data_dir, sizes=sizes, sources=sources, **kwargs)
@@ -75,7 +75,7 @@ def write_data(root: pathlib.Path,
 def train_vocab(data_dir: str, root: pathlib.Path,
                 vocab_size: int = SMALL_VOCAB_SIZE) -> str:
   """A SentencePiece model trained on data_dir, under root/spm."""
-  from wt5.demo import datasets as demo_data
+  from wt5.datasets import demo_data as demo_data
   return demo_data.train_demo_vocabulary(data_dir, str(root / "spm"),
                                          vocab_size=vocab_size)
 

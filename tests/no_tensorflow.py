@@ -3,7 +3,7 @@
 `PRELUDE` makes every module of `BLOCKED` fail to import in the Python that
 runs it first, as on a GPU machine with a newer Python than TF 2.12 supports:
 
-    subprocess.run([sys.executable, "-c", PRELUDE + "import wt5.export.files"],
+    subprocess.run([sys.executable, "-c", PRELUDE + "import wt5.formats.export"],
                    timeout=120)
 """
 

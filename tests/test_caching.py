@@ -18,7 +18,7 @@ import seqio
 import tensorflow_datasets as tfds
 
 from wt5 import caching
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5.mtf import binary as mtf_binary
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from wt5 import cli
-from wt5.export import files as export_data
+from wt5.formats import export as export_data
 from wt5.faithfulness import counterfactual as cf
 from wt5.faithfulness import insertions
 

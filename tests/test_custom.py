@@ -35,9 +35,9 @@ from wt5 import tasks
 from wt5 import vocab
 from wt5.custom import lengths as lengths_lib
 from wt5.custom import registration
-from wt5.demo import datasets as demo_data
+from wt5.datasets import demo_data as demo_data
 from wt5.mtf import binary as mtf_binary
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 
 SIZES = {"esnli": {"train": 150, "validation": 10, "test": 10},
          "movie_rationales": {"train": 130, "validation": 10, "test": 10}}

@@ -10,8 +10,8 @@ import tensorflow_datasets as tfds
 
 from wt5 import cli
 from wt5 import tfds_data
-from wt5.demo import datasets as demo_data
-from wt5.demo import templates as demo_templates
+from wt5.datasets import demo_data as demo_data
+from wt5.datasets import demo_templates as demo_templates
 
 AMAZON = ("Books_v1_00", "Digital_Ebook_Purchase_v1_01")
 SMALL = {

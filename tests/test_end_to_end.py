@@ -18,7 +18,7 @@ import tensorflow_datasets as tfds
 
 from wt5 import cli
 from wt5.demo import command as demo
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5.mtf import binary as mtf_binary
 from wt5 import metrics as wt5_metrics
 

@@ -13,7 +13,7 @@ import no_tensorflow
 from wt5 import cli
 from wt5.export import command as export
 from wt5 import vocab
-from wt5.export import files as export_data
+from wt5.formats import export as export_data
 from wt5.pytorch import decoding
 
 SOURCES = ["esnli", "glue/mnli", "glue/mnli_matched", "glue/mnli_mismatched"]
@@ -116,7 +116,7 @@ def test_eval_split_is_each_tasks_dataset_in_order(registry):
 def test_decoding_without_seqio_equals_seqio(registry):
   _, _, test_vocab = registry
   processor = decoding.sentencepiece_processor(
-      {"vocabulary": {"path": test_vocab.sentencepiece_model_file}})
+      test_vocab.sentencepiece_model_file)
   rng = np.random.RandomState(0)
   for _ in range(200):
     ids = [int(i) for i in rng.randint(0, test_vocab.vocab_size + 5,
@@ -162,10 +162,8 @@ def test_reader_errors_name_the_place(tmp_path):
   with pytest.raises(export_data.ExportError, match="Vocabulary mismatch: m "
                      "has an embedding of 100 rows but the export's "
                      "vocabulary v has 600 ids"):
-    export_data.check_vocabulary({"vocabulary": {"path": "v", "size": 600}},
-                                 100, "m")
-  assert export_data.check_vocabulary({"vocabulary": {"size": 32100}},
-                                      32128) == (
+    export_data.check_embedding(600, 100, "m", "v")
+  assert export_data.check_embedding(32100, 32128) == (
       "the model's embedding has 32128 rows for a vocabulary of 32100 ids; "
       "the extra rows are never produced by the vocabulary")
 
@@ -177,7 +175,7 @@ def test_reader_imports_without_tensorflow(registry):
     export.export(MIXTURE, "train", out, LENGTHS, num_examples=150, seed=3,
                   data_dir=data_dir)
   code = no_tensorflow.PRELUDE + (
-      "from wt5.export import files as data\n"
+      "from wt5.formats import export as data\n"
       "records = data.read_split(%r, 'train')\n"
       "print(len(records), records[0]['task'])\n"
       "assert not [m for m in %r if sys.modules.get(m) is not None]\n" % (
@@ -191,7 +189,7 @@ def test_reader_imports_without_tensorflow(registry):
 
 def test_eval_files_are_written_as_mesh_tensorflow_writes_them(tmp_path):
   from mesh_tensorflow.transformer import utils as mtf_utils
-  from wt5.scoring import eval_files
+  from wt5.formats import eval_files
   values = [{"label": "neutral", "explanations": ["Line\none", "café 'q'"]},
             b"explain nli hypothesis: caf\xc3\xa9\nnext", "plain text", 3,
             {"label": "positive", "overlap_spans": [(0, 4)],

@@ -425,7 +425,7 @@ def test_records_are_in_erasers_format(movies):
 def _edge_case_records(movies, span_arrays, inputs_length):
   """Scores the first validation example with the given predicted spans."""
   import sentencepiece as spm
-  from wt5.export import files as export_data
+  from wt5.formats import export as export_data
   from wt5.pytorch import model as model_lib
   examples = export_data.read_split(movies["export"], "validation", TASK)[:1]
   data = faith.TaskData(TASK, examples * len(span_arrays),
@@ -477,7 +477,7 @@ def test_empty_whole_and_overlong_rationales_give_defined_results(movies):
 
 
 def _first_example(movies):
-  from wt5.export import files as export_data
+  from wt5.formats import export as export_data
   return export_data.read_split(movies["export"], "validation", TASK)[:1]
 
 

@@ -24,10 +24,11 @@ import seqio
 
 import no_tensorflow
 from wt5 import cli
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5.export import command as export
 from wt5.scoring import eval_dir as scoring
-from wt5.export import files as export_data
+from wt5.formats import export as export_data
+from wt5.formats.model_dir import ModelDir
 from wt5.pytorch import batching
 from wt5.pytorch import evaluate as evaluate_lib
 from wt5.pytorch import model as model_lib
@@ -114,7 +115,7 @@ def test_eval_files_are_in_t5_mesh_transformers_format(run):
 
 @pytest.mark.slow
 def test_checkpoints_progress_and_tensorboard(run):
-  assert model_lib.checkpoint_steps(run["model_dir"]) == [SAVE_STEPS, STEPS]
+  assert ModelDir(run["model_dir"]).steps() == [SAVE_STEPS, STEPS]
   summary = run["summary"]
   assert summary["global_step"] == STEPS and summary["steps"] == STEPS - 1
   assert summary["tokens"] > 0 and summary["tokens_per_second"] > 0
@@ -158,7 +159,7 @@ def test_resume_continues_from_the_newest_checkpoint(run, tmp_path):
   assert summary["resumed_from"] == os.path.join(model_dir,
                                                  "checkpoint-%d" % STEPS)
   assert summary["global_step"] == STEPS + 4 and summary["steps"] == 3
-  assert model_lib.checkpoint_steps(model_dir)[-1] == STEPS + 4
+  assert ModelDir(model_dir).steps()[-1] == STEPS + 4
 
 
 def test_vocabulary_mismatch_is_reported(tmp_path):

@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 import pytest
 
 from wt5 import cli
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5 import postprocessors
 from wt5.scoring import output as scoring
 from wt5 import tokenization

@@ -23,7 +23,7 @@ from wt5 import dotted
 from wt5 import postprocessors
 from wt5.scoring import command as scoring
 from wt5.scoring import eval_dir as eval_dir_lib
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5.scoring import metric_fns
 from wt5.scoring import output
 

@@ -42,7 +42,7 @@ import tensorflow_datasets as tfds
 
 from wt5 import mixtures
 from wt5 import tfds_data
-from wt5.demo import datasets as demo_data
+from wt5.datasets import demo_data as demo_data
 
 CATALOGUE_PATH = os.path.join(os.path.dirname(__file__), "data",
                               "catalogue.json")

@@ -1,13 +1,13 @@
 """`wt5 data`: write the embedded demo datasets, or prepare real data.
 
-    wt5 data --data_dir DIR [--all_amazon] [--vocab]      (wt5.demo.datasets)
+    wt5 data --data_dir DIR [--all_amazon] [--vocab]      (wt5.datasets.demo_data)
     wt5 data amazon --tsv FILE... --data_dir DIR          (wt5.datasets.amazon_tsv)
 """
 
 import argparse
 
 from wt5.datasets import amazon_tsv
-from wt5.demo import datasets as demo_data
+from wt5.datasets import demo_data
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@
 The demo runs the same steps as a full WT5 experiment, at a size that fits a
 laptop:
 
-1. writes the embedded demo datasets (`wt5.demo.datasets`) in TFDS format;
+1. writes the embedded demo datasets (`wt5.datasets.demo_data`) in TFDS format;
 2. trains a SentencePiece vocabulary that covers their text and selects it
    through the library's vocabulary setting, `WT5_VOCAB_MODEL`;
 3. for each mixture, trains a small Transformer from scratch with the stock
@@ -30,7 +30,8 @@ import time
 from typing import (Any, Dict, Iterator, List, Mapping, Optional, Sequence,
                     TextIO, Tuple)
 
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
+from wt5.formats.model_dir import ModelDir
 from wt5.mtf import binary as mtf_binary
 from wt5.model_shapes import CPU_SHAPES, SHAPES, ModelShape
 from wt5.mtf.binary import EVAL_SPLIT, LoggedMetrics
@@ -111,7 +112,7 @@ def output_to(log_path: str) -> Iterator[None]:
 def prepare_data(data_dir: str, fresh: bool, out: TextIO,
                  log_path: str) -> Dict[str, Any]:
   """Writes the embedded datasets unless `data_dir` already holds them."""
-  from wt5.demo import datasets as demo_data
+  from wt5.datasets import demo_data
 
   stamp = os.path.join(data_dir, DATA_STAMP)
   if os.path.exists(stamp) and not fresh:
@@ -132,7 +133,7 @@ def prepare_data(data_dir: str, fresh: bool, out: TextIO,
 def prepare_vocabulary(data_dir: str, vocab_dir: str, fresh: bool,
                        out: TextIO, log_path: str) -> str:
   """Trains the demo SentencePiece model unless it exists; returns its path."""
-  from wt5.demo import datasets as demo_data
+  from wt5.datasets import demo_data
 
   model = os.path.join(vocab_dir, "wt5_demo.model")
   if os.path.exists(model) and not fresh:
@@ -355,7 +356,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout
         out.write(textwrap.fill(note, 100, initial_indent="  note: ",
                                 subsequent_indent="    ") + "\n")
   for result in results:
-    eval_dir = os.path.join(result.model_dir, "%s_eval" % EVAL_SPLIT)
+    eval_dir = ModelDir(result.model_dir).eval_dir(EVAL_SPLIT)
     for task in result.eval_tasks:
       step = max(s for m in result.metrics[task].values() for s in m)
       _phase(out, "%s at step %d: first %d validation examples" % (

@@ -1,5 +1,5 @@
-"""Exports: registered tasks and mixtures as JSON Lines, for the PyTorch route.
+"""`wt5 export`: registered tasks and mixtures as JSON Lines, for the PyTorch route.
 
-  command.py     `wt5 export`: writes a split through seqio (needs TensorFlow)
-  files.py       the export format and its reader (pure Python, no TensorFlow)
+  command.py     `wt5 export`: writes a split through seqio (needs TensorFlow);
+                 the format, its reader and writer are `wt5.formats.export`
 """

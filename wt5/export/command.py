@@ -1,7 +1,7 @@
 """`wt5 export`: writes a registered task or mixture split to JSON Lines files.
 
 The files carry what training and evaluation need where TensorFlow is not
-installed (see `wt5.export.files` for the format and the reader): per example
+installed (see `wt5.formats.export` for the format, its reader and writer): per example
 the token ids exactly as the seqio task produces them (the vocabulary chosen
 by `WT5_VOCAB_MODEL`, else T5's default; trimmed to the sequence lengths, EOS
 appended), the pretokenized strings and the task's name.
@@ -32,8 +32,8 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from wt5 import answers
 from wt5 import dotted
-from wt5.scoring import eval_files
-from wt5.export import files as export_data
+from wt5.formats import eval_files
+from wt5.formats import export as export_format
 
 DEFAULT_SEQUENCE_LENGTH = {"inputs": 512, "targets": 256}
 
@@ -166,40 +166,6 @@ def iter_task(task: Any, split: str, sequence_length: Mapping[str, int]
     yield example_record(task.name, ex, postprocess)
 
 
-def write_records(records: Iterator[Mapping[str, Any]], path: str) -> Dict[str, int]:
-  """Writes JSON Lines (gzip for ".gz"); returns the count per task."""
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  counts: Dict[str, int] = {}
-  tmp = path + ".tmp" + (".gz" if path.endswith(".gz") else "")
-  with export_data.open_text(tmp, "wt") as f:
-    for record in records:
-      f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-      counts[record["task"]] = counts.get(record["task"], 0) + 1
-  os.replace(tmp, path)
-  return counts
-
-
-def load_or_new_manifest(output_dir: str, name: str, vocabulary: Mapping[str, Any],
-                         sequence_length: Mapping[str, int]) -> Dict[str, Any]:
-  """The directory's manifest to add a split to (a new one if none).
-
-  Refuses a directory exported for another task, vocabulary or lengths.
-  """
-  path = os.path.join(output_dir, export_data.MANIFEST)
-  if not os.path.exists(path):
-    return {"format": export_data.FORMAT, "name": name,
-            "vocabulary": dict(vocabulary),
-            "sequence_length": dict(sequence_length), "tasks": {}, "splits": {}}
-  manifest = export_data.read_manifest(output_dir)
-  for key, value in (("name", name), ("vocabulary", dict(vocabulary)),
-                     ("sequence_length", dict(sequence_length))):
-    if manifest[key] != value:
-      raise ValueError(
-          "%s holds an export with %s %r, not %r; export into another "
-          "directory" % (output_dir, key, manifest[key], value))
-  return manifest
-
-
 def vocabulary_info(vocabulary: Any) -> Dict[str, Any]:
   """The manifest's vocabulary entry of a seqio SentencePiece vocabulary."""
   return {"path": vocabulary.sentencepiece_model_file,
@@ -232,7 +198,8 @@ def export(name: str, split: str, output_dir: str,
   if not tasks:
     raise ValueError("%s has no task with a %r split" % (name, split))
   vocabulary = vocabulary_info(tasks[0].output_features["targets"].vocabulary)
-  manifest = load_or_new_manifest(output_dir, name, vocabulary, sequence_length)
+  manifest = export_format.load_or_new_manifest(output_dir, name, vocabulary,
+                                                sequence_length)
   suffix = ".jsonl.gz" if compress else ".jsonl"
   is_mixture = isinstance(mixture_or_task, seqio.Mixture)
   for task in seqio.get_subtasks(mixture_or_task):
@@ -244,11 +211,10 @@ def export(name: str, split: str, output_dir: str,
       raise ValueError("a mixed (training) export needs num_examples: the "
                        "sampled stream repeats without end")
     relative = split + suffix
-    counts = write_records(
+    counts = export_format.write_examples(
         iter_mixed(mixture_or_task, split, sequence_length, seed, num_examples),
         os.path.join(output_dir, relative))
-    entry = {"kind": "mixture", "seed": seed, "count": sum(counts.values()),
-             "files": {export_data.MIXED: relative}, "counts": counts}
+    entry = export_format.mixture_entry(relative, counts, seed)
   else:
     files, counts = {}, {}
     for task in tasks:
@@ -256,16 +222,13 @@ def export(name: str, split: str, output_dir: str,
       records = iter_task(task, split, sequence_length)
       if num_examples:
         records = (r for _, r in zip(range(num_examples), records))
-      task_counts = write_records(records, os.path.join(output_dir, relative))
+      task_counts = export_format.write_examples(
+          records, os.path.join(output_dir, relative))
       files[task.name] = relative
       counts[task.name] = task_counts.get(task.name, 0)
-    entry = {"kind": "per_task", "count": sum(counts.values()),
-             "files": files, "counts": counts}
+    entry = export_format.per_task_entry(files, counts)
   manifest["splits"][split] = entry
-  with open(os.path.join(output_dir, export_data.MANIFEST), "w",
-            encoding="utf-8") as f:
-    json.dump(manifest, f, indent=1, sort_keys=True)
-    f.write("\n")
+  export_format.write_manifest(output_dir, manifest)
   return manifest
 
 

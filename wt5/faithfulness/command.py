@@ -41,16 +41,17 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from wt5.export import files as export_data
 from wt5.faithfulness import counterfactual
 from wt5.faithfulness import erase
 from wt5.faithfulness import insertions
 from wt5.faithfulness import label_scorer
 from wt5.faithfulness import records
 from wt5.faithfulness import scores
-from wt5.pytorch import evaluate as evaluate_lib
+from wt5.formats import eval_files
+from wt5.formats.export import Export, ExportError
+from wt5.formats.model_dir import ModelDir, ModelDirError
 from wt5.pytorch import model as model_lib
-from wt5.scoring import eval_files
+from wt5.pytorch.decoding import sentencepiece_processor
 
 EXTRACTIVE = "wt5.postprocessors.extractive_explanations"
 SOURCES = records.SOURCES
@@ -132,7 +133,7 @@ class TaskData:
     else:
       self.labels = sorted({str(t["label"]) for t in self.targets})
     if len(self.labels) < 2:
-      raise export_data.ExportError(
+      raise ExportError(
           "%s: the targets hold the labels %s only; name the task's labels "
           "with --labels (for instance --labels negative,positive)" % (
               task, self.labels))
@@ -140,13 +141,13 @@ class TaskData:
   def _target(self, index: int, example: Mapping[str, Any]) -> Dict[str, Any]:
     line = example.get("target_line")
     if line is None:
-      raise export_data.ExportError(
+      raise ExportError(
           "%s example %d has no target_line: export an evaluation split" % (
               self.task, index))
     target = eval_files.parse_literal(line, self.task + " target_line",
                                       index + 1)
     if not isinstance(target, dict) or "span_array" not in target:
-      raise export_data.ExportError(
+      raise ExportError(
           "%s example %d: the target is not an extractive postprocessor "
           "output: %s" % (self.task, index, eval_files.snippet(line)))
     return target
@@ -248,20 +249,20 @@ def _record(data: TaskData, index: int, prediction: Mapping[str, Any],
   return record
 
 
-def extractive_tasks(manifest: Mapping[str, Any], split: str,
+def extractive_tasks(export: Export, split: str,
                      wanted: Optional[Sequence[str]]) -> List[str]:
   """The split's tasks whose postprocessor is the extractive one (or `wanted`)."""
-  names = [t for t in export_data.split_tasks(manifest, split)
-           if manifest["tasks"][t].get("postprocessor") == EXTRACTIVE]
+  names = [t for t in export.tasks(split)
+           if export.task_info(t).get("postprocessor") == EXTRACTIVE]
   if wanted:
     unknown = sorted(set(wanted) - set(names))
     if unknown:
-      raise export_data.ExportError(
+      raise ExportError(
           "no %s examples of an extractive task named %s; extractive tasks: "
           "%s" % (split, ", ".join(unknown), ", ".join(names) or "none"))
     names = [t for t in names if t in wanted]
   if not names:
-    raise export_data.ExportError(
+    raise ExportError(
         "the export's %s split has no task whose postprocessor is %s" % (
             split, EXTRACTIVE))
   return names
@@ -272,16 +273,16 @@ def load_predictions(eval_dir: str, task: str, step: int, count: int,
   """The postprocessed predictions of `task` at `step`, one per example."""
   path = eval_files.task_file(eval_dir, task, step)
   if not os.path.exists(path):
-    raise export_data.ExportError(
+    raise ExportError(
         "%s is missing: decode the checkpoint first with `wt5 evaluate "
         "--model_dir %s --export EXPORT --step %d`" % (path, model_dir, step))
   values = eval_files.read_values(path, "literal")
   if len(values) != count:
-    raise export_data.ExportError("%s has %d predictions for %d examples" % (
+    raise ExportError("%s has %d predictions for %d examples" % (
         path, len(values), count))
   for lineno, value in enumerate(values, 1):
     if not isinstance(value, dict) or "span_array" not in value:
-      raise export_data.ExportError(
+      raise ExportError(
           "%s:%d: not an extractive postprocessor output" % (path, lineno))
   return values
 
@@ -303,20 +304,16 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
   import tqdm
 
   out = out or sys.stdout
-  manifest = export_data.read_manifest(export_dir)
-  names = extractive_tasks(manifest, split, tasks)
-  available = evaluate_lib.checkpoint_steps_or_error(model_dir)
-  chosen = sorted(set(steps)) if steps else available[-1:]
-  missing = [s for s in chosen if s not in available]
-  if missing:
-    raise model_lib.ModelError("%s has no checkpoint-%d; it has steps %s" % (
-        model_dir, missing[0], available))
-  processor = evaluate_lib.sentencepiece_processor(manifest, vocab_model)
-  eos_id = int(manifest["vocabulary"]["eos_id"])
-  eval_dir = os.path.join(model_dir, "%s_eval" % split)
+  export = Export(export_dir)
+  names = extractive_tasks(export, split, tasks)
+  models = ModelDir(model_dir)
+  chosen = models.choose_steps(steps, newest_only=True)
+  processor = sentencepiece_processor(export.vocabulary.path, vocab_model)
+  eos_id = export.vocabulary.eos_id
+  eval_dir = models.eval_dir(split)
   data, predictions = {}, {}
   for task in names:
-    examples = export_data.read_split(export_dir, split, task)
+    examples = export.examples(split, task)
     data[task] = TaskData(task, examples[:limit] if limit else examples,
                           labels)
     for step in chosen:
@@ -326,16 +323,15 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
   device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
   results: Dict[str, Dict[int, Dict[str, Any]]] = {t: {} for t in names}
   for step in chosen:
-    model, _ = model_lib.load_model(
-        os.path.join(model_dir, "checkpoint-%d" % step),
-        int(manifest["vocabulary"]["size"]))
+    model, _ = model_lib.load_model(models.checkpoint_path(step),
+                                    export.vocabulary.size)
     model.to(device)
     for task in names:
       task_data = data[task]
       scorer = label_scorer.LabelScorer(
           model, task_data.labels,
           label_scorer.label_token_ids(processor, task_data.labels), device,
-          batch_size, int(manifest["vocabulary"].get("pad_id", 0)))
+          batch_size, export.vocabulary.pad_id)
       target = records.output_path(eval_dir, task, step)
       bar = tqdm.tqdm(total=len(task_data.examples), unit="ex",
                       desc="%s@%d" % (task, step), file=sys.stderr,
@@ -344,7 +340,7 @@ def faithfulness(model_dir: str, export_dir: str, split: str = "validation",
       os.makedirs(eval_dir, exist_ok=True)
       with open(target + ".tmp", "w", encoding="utf-8") as f:
         for record in score_task(task_data, predictions[task, step], scorer,
-                                 processor, manifest["sequence_length"],
+                                 processor, export.sequence_length,
                                  eos_id, seed, {"split": split, "step": step},
                                  bar):
           f.write(json.dumps(record, sort_keys=True) + "\n")
@@ -439,7 +435,7 @@ def run(args: argparse.Namespace) -> int:
                  args.task, args.batch_size, args.seed, args.bootstrap,
                  labels, args.vocab_model, args.limit,
                  progress=not args.no_progress)
-  except (export_data.ExportError, model_lib.ModelError,
+  except (ExportError, ModelDirError, model_lib.ModelError,
           erase.PassageError, eval_files.EvalFileError,
           insertions.FieldError) as e:
     print("wt5 faithfulness: %s" % e, file=sys.stderr)

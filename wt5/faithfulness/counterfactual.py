@@ -42,11 +42,13 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 import numpy as np
 
 from wt5 import postprocessors
-from wt5.export import files as export_data
 from wt5.faithfulness import erase
 from wt5.faithfulness import insertions as insertions_lib
 from wt5.faithfulness import records as records_lib
 from wt5.faithfulness import scores
+from wt5.formats import export as export_format
+from wt5.formats.export import Export, ExportError
+from wt5.formats.model_dir import ModelDir
 
 ABSTRACTIVE = "wt5.postprocessors.abstractive_explanations"
 FILE_SUFFIX = "_counterfactual.jsonl"
@@ -75,22 +77,22 @@ def find_files(eval_dir: str, task: str) -> Dict[int, str]:
 def abstractive_tasks(manifest: Mapping[str, Any], split: str,
                       wanted: Optional[Sequence[str]]) -> List[str]:
   """The split's abstractive tasks (or those of `wanted`; each must be one)."""
-  tasks = export_data.split_tasks(manifest, split)
+  tasks = export_format.split_tasks(manifest, split)
   postprocessor = {t: manifest["tasks"][t].get("postprocessor") for t in tasks}
   for task in wanted or ():
     if task not in postprocessor:
-      raise export_data.ExportError(
+      raise ExportError(
           "no %s examples of a task named %s; tasks: %s" % (
               split, task, ", ".join(tasks) or "none"))
     if postprocessor[task] != ABSTRACTIVE:
-      raise export_data.ExportError(
+      raise ExportError(
           "%s is not an abstractive task (its postprocessor is %s, not %s): "
           "--counterfactual tests free-text explanations; run `wt5 "
           "faithfulness` without --counterfactual for ERASER's scores of "
           "extractive rationales" % (task, postprocessor[task], ABSTRACTIVE))
   names = [t for t in (wanted or tasks) if postprocessor[t] == ABSTRACTIVE]
   if not names:
-    raise export_data.ExportError(
+    raise ExportError(
         "the export's %s split has no task whose postprocessor is %s "
         "(tasks: %s); --counterfactual tests free-text explanations" % (
             split, ABSTRACTIVE, ", ".join(
@@ -301,19 +303,18 @@ def counterfactual(model_dir: str, export_dir: str, split: str = "validation",
   import time
   import torch
   import tqdm
-  from wt5.pytorch import evaluate as evaluate_lib
   from wt5.pytorch import model as model_lib
+  from wt5.pytorch.decoding import sentencepiece_processor
 
   out = out or sys.stdout
-  manifest = export_data.read_manifest(export_dir)
-  names = abstractive_tasks(manifest, split, tasks)
-  chosen = evaluate_lib.choose_steps(model_dir, steps)
-  if not steps:
-    chosen = chosen[-1:]
-  processor = evaluate_lib.sentencepiece_processor(manifest, vocab_model)
+  export = Export(export_dir)
+  names = abstractive_tasks(export.manifest, split, tasks)
+  models = ModelDir(model_dir)
+  chosen = models.choose_steps(steps, newest_only=True)
+  processor = sentencepiece_processor(export.vocabulary.path, vocab_model)
   texts = {}
   for task in names:
-    examples = export_data.read_split(export_dir, split, task)
+    examples = export.examples(split, task)
     texts[task] = [e["inputs_pretokenized"] for e in examples][:limit]
     if not any(insertions_lib.field_spans(t, fields) for t in texts[task]):
       raise insertions_lib.FieldError(
@@ -322,18 +323,16 @@ def counterfactual(model_dir: str, export_dir: str, split: str = "validation",
               task, "/".join(fields), texts[task][0][:100] if texts[task]
               else ""))
   device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-  eval_dir = os.path.join(model_dir, "%s_eval" % split)
+  eval_dir = models.eval_dir(split)
   os.makedirs(eval_dir, exist_ok=True)
   results: Dict[str, Dict[int, Dict[str, Any]]] = {t: {} for t in names}
   table = []
   for step in chosen:
-    model, _ = model_lib.load_model(
-        os.path.join(model_dir, "checkpoint-%d" % step),
-        int(manifest["vocabulary"]["size"]))
+    model, _ = model_lib.load_model(models.checkpoint_path(step),
+                                    export.vocabulary.size)
     model.to(device)
-    decoder = ModelDecoder(model, processor,
-                           int(manifest["vocabulary"]["eos_id"]),
-                           manifest["sequence_length"], batch_size, device)
+    decoder = ModelDecoder(model, processor, export.vocabulary.eos_id,
+                           export.sequence_length, batch_size, device)
     for task in names:
       target = output_path(eval_dir, task, step)
       bar = tqdm.tqdm(total=len(texts[task]), unit="ex", file=sys.stderr,

@@ -34,6 +34,7 @@ import sys
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from wt5 import vocab_setting
+from wt5.formats import model_dir as model_dir_format
 from wt5.mtf import checkpoint_names as names
 from wt5.mtf import operative_gin
 from wt5.mtf.checkpoint_names import T5Shape, UnsupportedModelError
@@ -41,7 +42,6 @@ from wt5.mtf.checkpoint_names import T5Shape, UnsupportedModelError
 RECORD = "wt5_conversion.json"
 VOCAB_FILE = "spiece.model"
 _MESH_CKPT_RE = re.compile(r"^model\.ckpt-(\d+)\.index$")
-_HF_CKPT_RE = re.compile(r"^checkpoint-(\d+)$")
 
 
 class ConvertError(ValueError):
@@ -238,17 +238,13 @@ def read_hf(model_dir: str) -> Tuple[T5Shape, Dict[str, Any]]:
 
 def hf_checkpoint_dir(path: str, step: Optional[int]) -> Tuple[str, Optional[int]]:
   """A model directory itself, or its `checkpoint-<step>` (default newest)."""
-  if os.path.isfile(os.path.join(path, "config.json")):
-    match = _HF_CKPT_RE.match(os.path.basename(os.path.normpath(path)))
+  if model_dir_format.is_checkpoint_dir(path):
     return path, step if step is not None else (
-        int(match.group(1)) if match else None)
-  steps = sorted(int(m.group(1)) for m in map(
-      _HF_CKPT_RE.match, os.listdir(path) if os.path.isdir(path) else [])
-                 if m and os.path.isfile(os.path.join(path, m.group(0),
-                                                      "config.json")))
-  chosen = _pick_step(steps, step, path, "no Hugging Face model here (no "
-                      "config.json, no checkpoint-<step>/config.json)")
-  return os.path.join(path, "checkpoint-%d" % chosen), chosen
+        model_dir_format.checkpoint_step(path))
+  model_dir = model_dir_format.ModelDir(path)
+  chosen = _pick_step(model_dir.steps(), step, path, "no Hugging Face model "
+                      "here (no config.json, no checkpoint-<step>/config.json)")
+  return model_dir.checkpoint_path(chosen), chosen
 
 
 # ---------------------------------------------------------------------------
@@ -258,7 +254,7 @@ def hf_checkpoint_dir(path: str, step: Optional[int]) -> Tuple[str, Optional[int
 def to_hf(model_dir: str, output_dir: str, step: Optional[int] = None,
           vocab_model: Optional[str] = None) -> Tuple[str, T5Shape]:
   """Converts a Mesh TF model directory; returns DIR/checkpoint-<step>."""
-  if os.path.isfile(os.path.join(model_dir, "config.json")):
+  if model_dir_format.is_checkpoint_dir(model_dir):
     raise ConvertError("%s is a Hugging Face model directory; to write a "
                        "Mesh TF checkpoint add --to mtf" % model_dir)
   if not os.path.isdir(model_dir):
@@ -276,7 +272,7 @@ def to_hf(model_dir: str, output_dir: str, step: Optional[int] = None,
   variables, dtypes = read_mesh_checkpoint(ckpt)
   shape = mesh_shape(config, {k: tuple(v.shape) for k, v in variables.items()})
   state = mesh_to_hf(variables, shape)
-  out = os.path.join(output_dir, "checkpoint-%d" % step)
+  out = model_dir_format.ModelDir(output_dir).checkpoint_path(step)
   write_hf(state, shape, out)
   vocab = vocab_model or vocab_setting.vocab_model_path(os.environ)
   if not vocab.startswith("gs://"):

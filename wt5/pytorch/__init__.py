@@ -2,7 +2,7 @@
 
 `wt5 export` (`wt5.export.command`, which needs TensorFlow) writes the examples
 of a registered task or mixture; everything in this package reads those files
-(`wt5.export.files`) and imports neither TensorFlow nor t5, so that it runs on
+(`wt5.formats.export`) and imports neither TensorFlow nor t5, so that it runs on
 GPU machines where the TF 2.12 stack cannot be installed:
 
   model.py       model presets, loading a checkpoint, vocabulary checks

@@ -12,17 +12,20 @@ model read by `sentencepiece_processor`.
 
 from typing import Any, List, Mapping, Optional, Sequence
 
-from wt5.export import files as export_data
+from wt5.formats.export import ExportError
 from wt5.pytorch import batching
 
 
-def sentencepiece_processor(manifest: Mapping[str, Any],
+def sentencepiece_processor(vocabulary_path: str,
                             vocab_model: Optional[str] = None) -> Any:
-  """The export's SentencePiece model (or `vocab_model`) as a processor."""
+  """The export's SentencePiece model (or `vocab_model`) as a processor.
+
+  sentencepiece_processor(Export("d").vocabulary.path).GetPieceSize() -> 2000
+  """
   import sentencepiece as spm
-  path = vocab_model or manifest["vocabulary"]["path"]
+  path = vocab_model or vocabulary_path
   if path.startswith("gs://"):
-    raise export_data.ExportError(
+    raise ExportError(
         "The export's vocabulary %s is on Google Cloud Storage; pass a local "
         "copy with --vocab_model (Hugging Face T5 checkpoints ship it as "
         "spiece.model)" % path)
@@ -30,8 +33,8 @@ def sentencepiece_processor(manifest: Mapping[str, Any],
   try:
     processor.Load(path)
   except (OSError, RuntimeError) as e:
-    raise export_data.ExportError("cannot read the vocabulary %s: %s (pass "
-                                  "--vocab_model)" % (path, e)) from None
+    raise ExportError("cannot read the vocabulary %s: %s (pass "
+                      "--vocab_model)" % (path, e)) from None
   return processor
 
 

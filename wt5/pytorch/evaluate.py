@@ -36,10 +36,10 @@ from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
 
 from wt5 import answers
 from wt5 import dotted
-from wt5.export import files as export_data
-from wt5.pytorch import model as model_lib
+from wt5.formats import eval_files
+from wt5.formats.export import Export, ExportError
+from wt5.formats.model_dir import ModelDir, ModelDirError
 from wt5.pytorch.decoding import decode_examples, sentencepiece_processor
-from wt5.scoring import eval_files
 from wt5.scoring import metric_fns as metric_fns_lib
 
 DECODED_SUFFIX = "_decoded"
@@ -47,56 +47,19 @@ Results = Dict[str, Dict[int, Dict[str, float]]]  # task -> step -> metrics
 
 
 # ---------------------------------------------------------------------------
-# What to evaluate: checkpoints and tasks.
+# What to evaluate: the tasks.
 
 
-def checkpoint_steps_or_error(model_dir: str) -> List[int]:
-  """The checkpoint steps of `model_dir`, or an error when there is none."""
-  steps = model_lib.checkpoint_steps(model_dir)
-  if not steps:
-    raise model_lib.ModelError("%s: no checkpoint-<step> directories; train "
-                               "with `wt5 train --model_dir %s`" % (
-                                   model_dir, model_dir))
-  return steps
-
-
-def choose_steps(model_dir: str, steps: Optional[Sequence[int]]) -> List[int]:
-  """The checkpoint steps to decode: `steps` (each must exist), else all.
-
-  choose_steps("m", None) -> [100, 200]; choose_steps("m", [300]) raises
-  ModelError("m has no checkpoint-300; it has steps [100, 200]").
-  """
-  available = checkpoint_steps_or_error(model_dir)
-  chosen = sorted(set(steps)) if steps else available
-  missing = [s for s in chosen if s not in available]
-  if missing:
-    raise model_lib.ModelError("%s has no checkpoint-%d; it has steps %s" % (
-        model_dir, missing[0], available))
-  return chosen
-
-
-def check_per_task(manifest: Mapping[str, Any], export_dir: str,
-                   split: str) -> None:
-  """Raises ExportError unless `split` was exported task by task."""
-  entry = export_data.split_entry(manifest, split, export_dir)
-  if entry["kind"] != "per_task":
-    raise export_data.ExportError(
-        "%s: split %r was exported as a sampled mixture; export evaluation "
-        "splits per task (`wt5 export NAME --split %s`)" % (export_dir, split,
-                                                             split))
-
-
-def choose_tasks(manifest: Mapping[str, Any], export_dir: str, split: str,
+def choose_tasks(export: Export, split: str,
                  tasks: Optional[Sequence[str]]) -> List[str]:
   """The split's tasks that have metrics, or those of `tasks` (each must)."""
-  names = [t for t in export_data.split_tasks(manifest, split)
-           if manifest["tasks"][t]["metrics"]]
+  names = [t for t in export.tasks(split) if export.task_info(t)["metrics"]]
   if tasks:
     unknown = sorted(set(tasks) - set(names))
     if unknown:
-      raise export_data.ExportError(
+      raise ExportError(
           "%s: no %s examples with metrics for %s; tasks: %s" % (
-              export_dir, split, ", ".join(unknown), ", ".join(names)))
+              export.path, split, ", ".join(unknown), ", ".join(names)))
     names = [t for t in names if t in tasks]
   return names
 
@@ -278,26 +241,26 @@ def evaluate(model_dir: str, export_dir: str, split: str = "validation",
   import transformers
 
   out = out or sys.stdout
-  manifest = export_data.read_manifest(export_dir)
-  check_per_task(manifest, export_dir, split)
-  chosen = choose_steps(model_dir, steps)
-  names = choose_tasks(manifest, export_dir, split, tasks)
-  processor = sentencepiece_processor(manifest, vocab_model)
-  eos_id = int(manifest["vocabulary"]["eos_id"])
-  max_length = int(manifest["sequence_length"]["targets"])
-  eval_dir = os.path.join(model_dir, "%s_eval" % split)
+  export = Export(export_dir)
+  export.check_per_task(split)
+  models = ModelDir(model_dir)
+  chosen = models.choose_steps(steps)
+  names = choose_tasks(export, split, tasks)
+  processor = sentencepiece_processor(export.vocabulary.path, vocab_model)
+  eos_id = export.vocabulary.eos_id
+  max_length = export.sequence_length["targets"]
+  eval_dir = models.eval_dir(split)
   device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-  prepared = [prepare_task(t, manifest["tasks"][t],
-                           export_data.read_split(export_dir, split, t))
+  prepared = [prepare_task(t, export.task_info(t), export.examples(split, t))
               for t in names]
   for task in prepared:
     if task.postprocess is not None:
       write_reference_files(eval_dir, task.name, task.examples)
   results: Results = {t: {} for t in names}
   for step in chosen:
-    path = os.path.join(model_dir, "checkpoint-%d" % step)
+    path = models.checkpoint_path(step)
     model = transformers.T5ForConditionalGeneration.from_pretrained(path)
-    export_data.check_vocabulary(manifest, model.config.vocab_size, path)
+    export.check_embedding(model.config.vocab_size, path)
     model.to(device)
     for task in prepared:
       decoded = decode_examples(model, task.examples, processor, eos_id,
@@ -317,7 +280,8 @@ def postprocess_decoded(model_dir: str, export_dir: str,
   import seqio
   import wt5.tasks
 
-  eval_dir = os.path.join(model_dir, "%s_eval" % split)
+  eval_dir = ModelDir(model_dir).eval_dir(split)
+  export = Export(export_dir)
   written = []
   for name in sorted(os.listdir(eval_dir)):
     if not name.endswith(DECODED_SUFFIX):
@@ -325,9 +289,9 @@ def postprocess_decoded(model_dir: str, export_dir: str,
     task, _, step = name[:-len(DECODED_SUFFIX)].rpartition("_")
     with open(os.path.join(eval_dir, name), encoding="utf-8") as f:
       decoded = [json.loads(line) for line in f]
-    examples = export_data.read_split(export_dir, split, task)
+    examples = export.examples(split, task)
     if len(decoded) != len(examples):
-      raise export_data.ExportError("%s has %d lines for %d examples" % (
+      raise ExportError("%s has %d lines for %d examples" % (
           name, len(decoded), len(examples)))
     postprocess = seqio.get_mixture_or_task(task).postprocess_fn
     write_reference_files(eval_dir, task, examples)
@@ -368,11 +332,9 @@ def run(args: argparse.Namespace) -> int:
       return 0
     evaluate(args.model_dir, args.export_dir, args.split, args.step,
              args.task, args.batch_size, args.vocab_model)
-  except (export_data.ExportError, model_lib.ModelError,
-          eval_files.EvalFileError) as e:
+  except (ExportError, ModelDirError, eval_files.EvalFileError) as e:
     print("wt5 evaluate: %s" % e, file=sys.stderr)
     return 2
-  print("Wrote %s; re-score with `wt5 score %s`" % (
-      os.path.join(args.model_dir, "%s_eval" % args.split),
-      os.path.join(args.model_dir, "%s_eval" % args.split)))
+  eval_dir = ModelDir(args.model_dir).eval_dir(args.split)
+  print("Wrote %s; re-score with `wt5 score %s`" % (eval_dir, eval_dir))
   return 0

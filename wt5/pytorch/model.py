@@ -8,10 +8,11 @@ trained from scratch with the export's vocabulary size (the shapes of
 """
 
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from wt5 import model_shapes
-from wt5.export import files as export_data
+from wt5.formats import export as export_format
+from wt5.formats import model_dir as model_dir_format
 
 
 # Every shape of `wt5.model_shapes`, by name ("tiny", "cpu_small", T5's sizes).
@@ -40,11 +41,6 @@ def preset_config(name: str, vocab_size: int, dropout_rate: float = 0.1):
       eos_token_id=1, decoder_start_token_id=0)
 
 
-def is_checkpoint_dir(path: str) -> bool:
-  """Whether `path` is a saved model directory: is_checkpoint_dir("out/checkpoint-100") -> True."""
-  return os.path.isfile(os.path.join(path, "config.json"))
-
-
 def load_model(model: str, vocab_size: int, dropout_rate: float = 0.1,
                seed: int = 0) -> Tuple[Any, Optional[str]]:
   """Returns (T5ForConditionalGeneration, note) for a preset, directory or hub name.
@@ -62,7 +58,8 @@ def load_model(model: str, vocab_size: int, dropout_rate: float = 0.1,
     result = transformers.T5ForConditionalGeneration(
         preset_config(model, vocab_size, dropout_rate))
     return result, None
-  if os.path.exists(model) and not is_checkpoint_dir(model):
+  if (os.path.exists(model) and
+      not model_dir_format.is_checkpoint_dir(model)):
     raise ModelError("%s: not a model directory (no config.json); give a "
                      "checkpoint directory, a hub name or a size (%s)" % (
                          model, ", ".join(PRESETS)))
@@ -77,9 +74,8 @@ def load_model(model: str, vocab_size: int, dropout_rate: float = 0.1,
         "with `huggingface-cli download %s --local-dir DIR` and pass DIR." % (
             model, where, str(e).strip().splitlines()[0] if str(e) else e,
             model)) from None
-  note = export_data.check_vocabulary({"vocabulary": {"size": vocab_size}},
-                                      result.config.vocab_size,
-                                      "the model %s" % model)
+  note = export_format.check_embedding(vocab_size, result.config.vocab_size,
+                                       "the model %s" % model)
   return result, note
 
 
@@ -116,22 +112,3 @@ def describe(config: Any) -> Dict[str, Any]:
 def parameter_count(model: Any) -> int:
   """Trainable parameters of a torch module."""
   return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def latest_checkpoint(model_dir: str) -> Optional[str]:
-  """The newest `checkpoint-<step>` directory of `model_dir`, or None."""
-  steps = checkpoint_steps(model_dir)
-  return os.path.join(model_dir, "checkpoint-%d" % steps[-1]) if steps else None
-
-
-def checkpoint_steps(model_dir: str) -> List[int]:
-  """The steps of `model_dir`'s checkpoints: checkpoint_steps("m") -> [100, 200]."""
-  if not os.path.isdir(model_dir):
-    return []
-  steps = []
-  for name in os.listdir(model_dir):
-    head, _, step = name.partition("-")
-    if head == "checkpoint" and step.isdigit() and is_checkpoint_dir(
-        os.path.join(model_dir, name)):
-      steps.append(int(step))
-  return sorted(steps)

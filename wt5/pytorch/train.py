@@ -33,7 +33,8 @@ import sys
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from wt5.export import files as export_data
+from wt5.formats.export import Export, ExportError
+from wt5.formats.model_dir import ModelDir
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import packing
 from wt5.pytorch import batching
@@ -254,17 +255,17 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
   """
   import transformers
 
-  manifest = export_data.read_manifest(options.export_dir)
-  lengths = manifest["sequence_length"]
+  export = Export(options.export_dir)
+  lengths = export.sequence_length
   grad_accum = accumulation_steps(lengths, options.tokens_per_batch,
                                   options.batch_size, options.grad_accum,
                                   world_size())
   if options.pack and options.pad_to_length:
     raise batching.BatchError("--pad_to_length pads unpacked rows; it needs --no-pack "
                      "(packed rows always have the export's lengths)")
-  examples = export_data.read_split(options.export_dir, options.split)
+  examples = export.examples(options.split)
   if not examples:
-    raise export_data.ExportError("%s: split %r has no examples" % (
+    raise ExportError("%s: split %r has no examples" % (
         options.export_dir, options.split))
   if options.pack:
     dataset = packing.pack_examples(examples, lengths)
@@ -272,8 +273,8 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
   else:
     dataset = examples
     collator = batching.Collator(lengths if options.pad_to_length else None)
-  vocab_size = int(manifest["vocabulary"]["size"])
-  resume_from = model_lib.latest_checkpoint(options.model_dir)
+  vocab_size = export.vocabulary.size
+  resume_from = ModelDir(options.model_dir).latest
   if resume_from and not options.resume:
     raise model_lib.ModelError(
         "%s already holds checkpoints (the newest %s); pass --resume to "
@@ -395,7 +396,7 @@ def run(args: argparse.Namespace) -> int:
   options = TrainOptions(**{k: v for k, v in vars(args).items() if k in fields})
   try:
     summary = train(options)
-  except (export_data.ExportError, model_lib.ModelError,
+  except (ExportError, model_lib.ModelError,
           batching.BatchError) as e:
     print("wt5 train: %s" % e, file=sys.stderr)
     return 2

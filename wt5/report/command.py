@@ -34,7 +34,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5.scoring import eval_dir as scoring
 from wt5.report import examples as examples_lib
 from wt5.report import faithfulness as faithfulness_lib

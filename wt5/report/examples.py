@@ -30,7 +30,7 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from wt5 import answers
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5.scoring import gated as gated_scores
 
 NONE, GOLD, PREDICTED, BOTH = 0, 1, 2, 3

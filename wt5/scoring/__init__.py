@@ -1,6 +1,8 @@
-"""Offline evaluation: eval directories, their scores, `wt5 score`.
+"""Offline evaluation: the scores of eval directories, `wt5 score`.
 
-  eval_files.py  reading and writing `<model_dir>/<split>_eval/` files
+The eval files themselves are read with `wt5.formats.eval_files`.
+
+
   metric_fns.py  finding metric functions; `compute_metrics`, which
                  `wt5 score` and `wt5 evaluate` both use
   eval_dir.py    scoring every task and checkpoint of an eval directory

@@ -17,7 +17,7 @@ import os
 import sys
 
 from wt5.scoring import eval_dir as eval_dir_lib
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5.scoring import metric_fns as metric_fns_lib
 from wt5.scoring import output
 

@@ -2,7 +2,7 @@
 
 An evaluation leaves `<task>_targets` and `<task>_<step>_predictions` files
 in `<model_dir>/<split>_eval/` (the layout and line format are described in
-`wt5.scoring.eval_files`, which reads them). `score_eval_dir` parses these
+`wt5.formats.eval_files`, which reads them). `score_eval_dir` parses these
 files without evaluating code and recomputes each task's metric functions
 (the ones registered in seqio, or the ones given) plus, for extractive tasks,
 the ERASER rationale metrics. A file that cannot be read or parsed is
@@ -18,9 +18,9 @@ from typing import List, Optional, Sequence
 
 from wt5 import answers
 from wt5 import dotted
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 from wt5.scoring import metric_fns as metric_fns_lib
-from wt5.scoring.eval_files import (EvalFiles, LINE_FORMATS,
+from wt5.formats.eval_files import (EvalFiles, LINE_FORMATS,
                                     detect_line_format, find_eval_files,
                                     parse_lines, read_lines)
 from wt5.scoring.metric_fns import MetricFn

@@ -15,7 +15,7 @@ import importlib
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 from wt5 import dotted
-from wt5.scoring import eval_files
+from wt5.formats import eval_files
 
 MetricFn = Callable[[Sequence[Any], Sequence[Any]], Mapping[str, Any]]
 

@@ -1,4 +1,4 @@
-"""Reading a `wt5 export` directory, without TensorFlow or t5.
+"""The `wt5 export` directory: its manifest, its example files (pure Python).
 
 An export directory holds `manifest.json` and JSON Lines files (optionally
 gzip-compressed, then ending in `.gz`), one example a line:
@@ -33,8 +33,19 @@ The manifest (format "wt5-export-1"):
 A "mixture" split is one file of the mixture's examples in the order seqio's
 rate-weighted sampling drew them; a "per_task" split has one file per task in
 the task's dataset order (the order `t5_mesh_transformer` evaluates in).
+
+`Export` reads a directory (its manifest once):
+
+    export = Export("exports/esnli")
+    export.tasks("validation") -> ["esnli_v010"]
+    export.examples("validation", "esnli_v010")[0]["target_line"] -> "{'label': ...}"
+    export.vocabulary.eos_id -> 1; export.sequence_length -> {"inputs": 512, "targets": 256}
+
+`wt5 export` writes one with `new_manifest`, `write_examples`,
+`mixture_entry`/`per_task_entry` and `write_manifest`.
 """
 
+import dataclasses
 import gzip
 import io
 import json
@@ -171,33 +182,192 @@ def read_split(export_dir: str, split: str,
                task: Optional[str] = None) -> List[Dict[str, Any]]:
   """All examples of `split` (of one `task` for a per-task split).
 
-  len(read_split("d", "validation", "esnli_v010")) -> 100
+  read_split("d", "validation", "esnli_v010") is
+  `Export("d").examples("validation", "esnli_v010")`; len(...) -> 100
   """
-  manifest = read_manifest(export_dir)
-  return list(iter_examples(split_file(export_dir, manifest, split, task)))
+  return Export(export_dir).examples(split, task)
 
 
-def check_vocabulary(manifest: Mapping[str, Any], model_vocab_size: int,
-                     where: str = "the model") -> Optional[str]:
-  """Checks that a model's embedding covers the export's vocabulary.
+def check_embedding(vocab_size: int, model_vocab_size: int,
+                    where: str = "the model",
+                    vocab_path: Optional[str] = None) -> Optional[str]:
+  """Checks that a model's embedding covers a vocabulary of `vocab_size` ids.
 
   Returns None when the sizes are equal, a note when the model has more rows
   (Hugging Face T5 checkpoints pad 32100 ids to 32128), and raises
   `ExportError` when the model has fewer rows than the vocabulary has ids.
 
-  check_vocabulary({"vocabulary": {"size": 32100}}, 32128) -> "the model's embedding has 32128 rows for a vocabulary of 32100 ids; ..."
+  check_embedding(32100, 32128) -> "the model's embedding has 32128 rows for a vocabulary of 32100 ids; ..."
   """
-  size = int(manifest["vocabulary"]["size"])
-  if model_vocab_size < size:
+  if model_vocab_size < vocab_size:
     raise ExportError(
         "Vocabulary mismatch: %s has an embedding of %d rows but the export's "
         "vocabulary %s has %d ids; ids >= %d would index past the embedding. "
         "Export with the model's own vocabulary (WT5_VOCAB_MODEL=<checkpoint>/"
         "spiece.model) or train a model of vocab_size %d." % (
-            where, model_vocab_size, manifest["vocabulary"].get("path"), size,
-            model_vocab_size, size))
-  if model_vocab_size > size:
+            where, model_vocab_size, vocab_path, vocab_size,
+            model_vocab_size, vocab_size))
+  if model_vocab_size > vocab_size:
     return ("%s's embedding has %d rows for a vocabulary of %d ids; the "
             "extra rows are never produced by the vocabulary" % (
-                where, model_vocab_size, size))
+                where, model_vocab_size, vocab_size))
   return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Vocabulary:
+  """The manifest's vocabulary entry.
+
+  Vocabulary.from_entry({"path": "v.model", "extra_ids": 0, "size": 2000,
+  "pad_id": 0, "eos_id": 1}).size -> 2000
+  """
+  path: str
+  size: int
+  pad_id: int = 0
+  eos_id: int = 1
+  extra_ids: int = 0
+
+  @classmethod
+  def from_entry(cls, entry: Mapping[str, Any]) -> "Vocabulary":
+    return cls(str(entry["path"]), int(entry["size"]),
+               int(entry.get("pad_id", 0)), int(entry.get("eos_id", 1)),
+               int(entry.get("extra_ids", 0)))
+
+
+class Export:
+  """An export directory; the manifest is read and checked once, here.
+
+  export = Export("exports/esnli"); export.tasks("validation") -> ["esnli_v010"]
+  """
+
+  def __init__(self, path: str):
+    self.path = path
+    self.manifest = read_manifest(path)
+    self.vocabulary = Vocabulary.from_entry(self.manifest["vocabulary"])
+    self.sequence_length: Dict[str, int] = {
+        k: int(v) for k, v in self.manifest["sequence_length"].items()}
+
+  @property
+  def name(self) -> str:
+    """The exported task or mixture: "esnli_mnli_all_explanations"."""
+    return self.manifest["name"]
+
+  def task_info(self, task: str) -> Mapping[str, Any]:
+    """A task's manifest entry: {"rate": ..., "postprocessor": ..., "metrics": [...]}."""
+    return self.manifest["tasks"][task]
+
+  def split(self, split: str) -> Mapping[str, Any]:
+    """The manifest's entry for `split`; ExportError naming the exported ones."""
+    return split_entry(self.manifest, split, self.path)
+
+  def tasks(self, split: str) -> List[str]:
+    """The tasks with examples in `split`: tasks("validation") -> ["esnli_v010"]."""
+    self.split(split)
+    return split_tasks(self.manifest, split)
+
+  def check_per_task(self, split: str) -> None:
+    """Raises ExportError unless `split` was exported task by task."""
+    if self.split(split)["kind"] != "per_task":
+      raise ExportError(
+          "%s: split %r was exported as a sampled mixture; export evaluation "
+          "splits per task (`wt5 export NAME --split %s`)" % (self.path, split,
+                                                               split))
+
+  def file(self, split: str, task: Optional[str] = None) -> str:
+    """The path of `split`'s file (of `task` for a per-task split)."""
+    return split_file(self.path, self.manifest, split, task)
+
+  def examples(self, split: str,
+               task: Optional[str] = None) -> List[Dict[str, Any]]:
+    """All examples of `split` (of one `task` for a per-task split).
+
+    len(Export("d").examples("validation", "esnli_v010")) -> 100
+    """
+    return list(iter_examples(self.file(split, task)))
+
+  def check_embedding(self, model_vocab_size: int,
+                      where: str = "the model") -> Optional[str]:
+    """`check_embedding` of the export's vocabulary against a model's rows."""
+    return check_embedding(self.vocabulary.size, model_vocab_size, where,
+                           self.vocabulary.path)
+
+
+# ---------------------------------------------------------------------------
+# Writing, for `wt5 export`.
+
+
+def new_manifest(name: str, vocabulary: Mapping[str, Any],
+                 sequence_length: Mapping[str, int]) -> Dict[str, Any]:
+  """A manifest without tasks or splits.
+
+  new_manifest("esnli_v010", {"path": "v", "size": 2000, ...}, {"inputs": 64,
+  "targets": 32}) -> {"format": "wt5-export-1", "name": "esnli_v010", ...,
+  "tasks": {}, "splits": {}}
+  """
+  return {"format": FORMAT, "name": name, "vocabulary": dict(vocabulary),
+          "sequence_length": dict(sequence_length), "tasks": {}, "splits": {}}
+
+
+def load_or_new_manifest(output_dir: str, name: str,
+                         vocabulary: Mapping[str, Any],
+                         sequence_length: Mapping[str, int]) -> Dict[str, Any]:
+  """The directory's manifest to add a split to (a new one if none).
+
+  Refuses a directory exported for another task, vocabulary or lengths.
+  """
+  if not os.path.exists(os.path.join(output_dir, MANIFEST)):
+    return new_manifest(name, vocabulary, sequence_length)
+  manifest = read_manifest(output_dir)
+  for key, value in (("name", name), ("vocabulary", dict(vocabulary)),
+                     ("sequence_length", dict(sequence_length))):
+    if manifest[key] != value:
+      raise ValueError(
+          "%s holds an export with %s %r, not %r; export into another "
+          "directory" % (output_dir, key, manifest[key], value))
+  return manifest
+
+
+def write_examples(examples: Iterator[Mapping[str, Any]],
+                   path: str) -> Dict[str, int]:
+  """Writes JSON Lines (gzip for ".gz"); returns the count per task.
+
+  write_examples(iter([{"task": "t", ...}]), "d/train.jsonl.gz") -> {"t": 1}
+  """
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  counts: Dict[str, int] = {}
+  tmp = path + ".tmp" + (".gz" if path.endswith(".gz") else "")
+  with open_text(tmp, "wt") as f:
+    for example in examples:
+      f.write(json.dumps(example, ensure_ascii=False, sort_keys=True) + "\n")
+      counts[example["task"]] = counts.get(example["task"], 0) + 1
+  os.replace(tmp, path)
+  return counts
+
+
+def mixture_entry(relative: str, counts: Mapping[str, int],
+                  seed: int) -> Dict[str, Any]:
+  """A mixed split's manifest entry: one file of the sampled examples.
+
+  mixture_entry("train.jsonl.gz", {"t": 3}, 0) -> {"kind": "mixture",
+  "seed": 0, "count": 3, "files": {"*": "train.jsonl.gz"}, "counts": {"t": 3}}
+  """
+  return {"kind": "mixture", "seed": seed, "count": sum(counts.values()),
+          "files": {MIXED: relative}, "counts": dict(counts)}
+
+
+def per_task_entry(files: Mapping[str, str],
+                   counts: Mapping[str, int]) -> Dict[str, Any]:
+  """A per-task split's manifest entry: one file per task.
+
+  per_task_entry({"t": "validation/t.jsonl.gz"}, {"t": 3}) -> {"kind":
+  "per_task", "count": 3, "files": {...}, "counts": {"t": 3}}
+  """
+  return {"kind": "per_task", "count": sum(counts.values()),
+          "files": dict(files), "counts": dict(counts)}
+
+
+def write_manifest(output_dir: str, manifest: Mapping[str, Any]) -> None:
+  """Writes `<output_dir>/manifest.json` (indented, keys sorted)."""
+  with open(os.path.join(output_dir, MANIFEST), "w", encoding="utf-8") as f:
+    json.dump(manifest, f, indent=1, sort_keys=True)
+    f.write("\n")

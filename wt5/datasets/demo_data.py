@@ -8,7 +8,7 @@ data_dir=data_dir)`, seqio's `TfdsDataSource("glue/mnli:1.0.0",
 tfds_data_dir=data_dir)` and `t5_mesh_transformer --t5_tfds_data_dir=data_dir`
 read it as they would read the real one.
 
-The examples are generated from the templates of `wt5.demo.templates`,
+The examples are generated from the templates of `wt5.datasets.demo_templates`,
 deterministically from a seed, and carry learnable structure: labels follow from the words, explanations say why
 in short formulaic sentences, and extractive rationales are substrings of the
 input. No text comes from the real datasets.
@@ -35,10 +35,12 @@ from typing import (Any, Dict, Iterator, List, Mapping, Optional,
 
 from wt5 import answers
 from wt5 import tfds_data
-from wt5.demo.templates import (OTHER_PLACES, PROMPT_WORDS, FeatureDict,
-                                 Generator, amazon_example, cos_e_example,
-                                 esnli_example, imdb_example, mnli_example,
-                                 movie_example, multi_rc_example)
+from wt5.datasets.demo_templates import (OTHER_PLACES, PROMPT_WORDS,
+                                         FeatureDict, Generator,
+                                         amazon_example, cos_e_example,
+                                         esnli_example, imdb_example,
+                                         mnli_example, movie_example,
+                                         multi_rc_example)
 
 # ---------------------------------------------------------------------------
 # The sources: builder, config, version, splits and default sizes.

@@ -5,7 +5,7 @@ TFDS builder (`esnli`, `cos_e`, `glue/mnli`, `movie_rationales`,
 `imdb_reviews`, `eraser_multi_rc`, `amazon_us_reviews`). Labels follow from
 which word list a phrase comes from, explanations say why in short formulaic
 sentences, and extractive rationales are substrings of the input, so a small
-model learns both. `wt5.demo.datasets` writes them as TFDS datasets.
+model learns both. `wt5.datasets.demo_data` writes them as TFDS datasets.
 
     esnli_example(random.Random(0), 0, "train")["label"] -> 0, 1 or 2
 """
