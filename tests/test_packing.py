@@ -247,38 +247,156 @@ def test_wrong_batch_settings_are_reported(tmp_path, capsys):
       "longest sequence length 24 (rows of {'inputs': 24, 'targets': 12})\n")
 
 
+def within_segment_positions(segment_ids):
+  """Each token's offset from the start of its segment (0 on padding).
+
+  within_segment_positions([1, 1, 2, 2, 2, 0]) -> [0, 1, 0, 1, 2, 0]
+  """
+  out = []
+  for i, segment in enumerate(segment_ids):
+    starts = i == 0 or segment != segment_ids[i - 1]
+    out.append(0 if segment == 0 or starts else out[-1] + 1)
+  return out
+
+
+def limit_stream(count: int, lengths, seed: int):
+  """Examples around the length limits: a quarter fill a row exactly
+  (inputs or targets), a tenth are longer than the limit, the rest shorter."""
+  rng = random.Random(seed)
+  out = []
+  for _ in range(count):
+    kind = rng.random()
+    if kind < 0.125:
+      out.append(example(rng, lengths["inputs"], rng.randint(2, 8)))
+    elif kind < 0.25:
+      out.append(example(rng, rng.randint(4, 20), lengths["targets"]))
+    elif kind < 0.35:
+      out.append(example(rng, rng.randint(lengths["inputs"] + 1, 50),
+                         rng.randint(lengths["targets"] + 1, 30)))
+    else:
+      out.append(example(rng, rng.randint(1, 24), rng.randint(1, 12)))
+  return out
+
+
 @pytest.mark.slow
-def test_rows_and_steps_agree_with_seqio_and_mesh_tf_packing():
-  """The same rows as seqio's and Mesh TF's packing for the same stream."""
+def test_rows_equal_seqio_and_mesh_tf_rows_token_by_token():
+  """Ids, segment ids, positions and decoder inputs of every packed row, as
+  seqio's trim_and_pack_dataset and Mesh TF's pack_dataset write them."""
   import numpy as np
   import seqio
   import tensorflow as tf
   from mesh_tensorflow.transformer import dataset as mtf_dataset
-  lengths = {"inputs": 128, "targets": 64}
-  examples = mixture_examples(1500, seed=7)
+  lengths = {"inputs": 32, "targets": 16}
+  examples = limit_stream(400, lengths, seed=7)
   ds = tf.data.Dataset.from_generator(
       lambda: ({k: np.array(e[k], np.int32) for k in lengths}
                for e in examples),
       output_signature={k: tf.TensorSpec([None], tf.int32) for k in lengths})
-  ours = [len(row) for row in packing.pack_examples(examples, lengths)]
-  seqio_rows = [int(r["targets_segment_ids"].max()) for r in
-                seqio.utils.trim_and_pack_dataset(ds, lengths)
-                .as_numpy_iterator()]
-  mtf_rows = [int(r["targets_segmentation"].max()) for r in
-              mtf_dataset.pack_dataset(ds, dict(lengths), keys=list(lengths))
-              .as_numpy_iterator()]
-  assert ours == seqio_rows == mtf_rows
-  # Per step at the demo's tokens_per_batch 2048 (16 rows of 128).
-  rows_per_step = 2048 // 128
-  ours_per_step = sum(ours) / len(ours) * rows_per_step
-  seqio_per_step = sum(seqio_rows) / len(seqio_rows) * rows_per_step
-  assert abs(ours_per_step / seqio_per_step - 1) <= 0.02
-  assert sum(ours) / len(ours) > 2  # several examples a row
+  # wt5 train reads exports, which hold examples trimmed to the lengths; an
+  # example longer than that is an error, not silently cut.
+  long = next(i for i, e in enumerate(examples) if len(e["inputs"]) > 32)
+  with pytest.raises(batching.BatchError, match="example %d has %d inputs "
+                     "tokens; a packed row holds 1 to 32" % (
+                         long, len(examples[long]["inputs"]))):
+    packing.pack_examples(examples, lengths)
+  trimmed = [{k: e[k][:lengths[k]] for k in lengths} for e in examples]
+  ours = [packing.packed_row(r, lengths)
+          for r in packing.pack_examples(trimmed, lengths)]
+  seqio_rows = list(seqio.utils.trim_and_pack_dataset(ds, lengths)
+                    .as_numpy_iterator())
+  mtf_rows = list(mtf_dataset.pack_dataset(ds, dict(lengths),
+                                           keys=list(lengths))
+                  .as_numpy_iterator())
+  assert len(ours) == len(seqio_rows) == len(mtf_rows)
+  for row, seqio_row, mtf_row in zip(ours, seqio_rows, mtf_rows):
+    # seqio's EncDecFeatureConverter(pack=True) shifts the targets so.
+    seqio_row["decoder_input_tokens"] = seqio.utils.make_autoregressive_inputs(
+        tf.constant(seqio_row["targets"]),
+        sequence_id=tf.constant(seqio_row["targets_segment_ids"])).numpy()
+    seqio_row = {k: v.tolist() for k, v in seqio_row.items()}
+    mtf_row = {k: v.tolist() for k, v in mtf_row.items()}
+    labels = [0 if t == batching.IGNORE_INDEX else t for t in row["labels"]]
+    assert {
+        "inputs": row["input_ids"],
+        "inputs_segment_ids": row["inputs_segment_ids"],
+        "inputs_positions": within_segment_positions(
+            row["inputs_segment_ids"]),
+        "targets": labels,
+        "targets_segment_ids": row["targets_segment_ids"],
+        "targets_positions": within_segment_positions(
+            row["targets_segment_ids"]),
+        "decoder_input_tokens": row["decoder_input_ids"],
+    } == seqio_row
+    assert {
+        "inputs": row["input_ids"],
+        "inputs_segmentation": row["inputs_segment_ids"],
+        "inputs_position": within_segment_positions(row["inputs_segment_ids"]),
+        "targets": labels,
+        "targets_segmentation": row["targets_segment_ids"],
+        "targets_position": within_segment_positions(
+            row["targets_segment_ids"]),
+    } == mtf_row
+  # The stream holds what it is meant to: rows filled exactly by one
+  # example or by several, and rows of three examples or more.
+  full = [r for r in ours if 0 not in r["inputs_segment_ids"]
+          or 0 not in r["targets_segment_ids"]]
+  assert len([r for r in full if max(r["inputs_segment_ids"]) == 1]) > 10
+  assert len([r for r in full if max(r["inputs_segment_ids"]) > 1]) > 5
+  assert len([r for r in ours if max(r["inputs_segment_ids"]) >= 3]) >= 5
+
+
+class MatrixProducts(torch.utils._python_dispatch.TorchDispatchMode):
+  """Records the matrix products run inside `forward` of a `record_in` module.
+
+  `products`: {(aten op, first operand's dtype)} of the products as autocast
+  hands them on (Linear layers' mm/addmm; attention's, run by
+  scaled_dot_product_attention's kernel: flash, or bmm in its math kernel);
+  `attention`: {dtypes of (query, key, value)} of each
+  scaled_dot_product_attention call.
+  """
+
+  PRODUCTS = ("mm", "addmm", "bmm", "baddbmm")
+
+  def __init__(self, record_in):
+    super().__init__()
+    self.record_in, self.depth = record_in, 0
+    self.products, self.attention = set(), set()
+    products = self
+
+    class Attention(torch.overrides.TorchFunctionMode):
+
+      def __torch_function__(self, func, types, args=(), kwargs=None):
+        if products.depth and (
+            func is torch.nn.functional.scaled_dot_product_attention):
+          products.attention.add(tuple(a.dtype for a in args[:3]))
+        return func(*args, **(kwargs or {}))
+
+    self.functions = Attention()
+
+  def enter(self, module, args):
+    self.depth += isinstance(module, self.record_in)
+
+  def leave(self, module, args, output):
+    self.depth -= isinstance(module, self.record_in)
+
+  def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+    name = func.overloadpacket.__name__
+    if self.depth and (name in self.PRODUCTS or "scaled_dot_product" in name):
+      self.products.add((name, args[0].dtype))
+    return func(*args, **(kwargs or {}))
 
 
 @pytest.mark.slow
 def test_bf16_autocast_trains_without_nan(tmp_path):
-  """bf16 on the CPU (autocast): a short run whose loss falls."""
+  """bf16 on the CPU (autocast): a short run whose loss falls.
+
+  In the model's forward passes every Linear layer multiplies bf16 operands
+  and attention gets bf16 queries, keys and values. The attention products
+  themselves run in bf16 where scaled_dot_product_attention takes its flash
+  kernel and in float32 where it takes its math kernel, which upcasts bf16
+  operands on the CPU (both are seen here: `bmm` is the math kernel's).
+  """
+  from transformers import T5ForConditionalGeneration
   rng = random.Random(11)
   examples = []
   for _ in range(400):  # targets copy the start of the inputs
@@ -286,22 +404,26 @@ def test_bf16_autocast_trains_without_nan(tmp_path):
     e["targets"] = e["inputs"][:4] + [1]
     examples.append(e)
   export = write_export(tmp_path / "export", examples, LENGTHS)
-  dtypes = set()
-
-  def record(module, args, output):
-    if isinstance(module, torch.nn.Linear) and module.training:
-      dtypes.add(output.dtype)
-
-  handle = torch.nn.modules.module.register_module_forward_hook(record)
+  products = MatrixProducts(T5ForConditionalGeneration)
+  hooks = [torch.nn.modules.module.register_module_forward_pre_hook(
+               products.enter),
+           torch.nn.modules.module.register_module_forward_hook(
+               products.leave)]
   try:
-    summary = train_lib.train(train_lib.TrainOptions(
-        export, str(tmp_path / "model"), model="tiny", steps=40, batch_size=8,
-        learning_rate=3e-3, dropout_rate=0.0, save_steps=40,
-        logging_steps=10, bf16=True), out=io.StringIO())
+    with products, products.functions:
+      summary = train_lib.train(train_lib.TrainOptions(
+          export, str(tmp_path / "model"), model="tiny", steps=40,
+          batch_size=8, learning_rate=3e-3, dropout_rate=0.0, save_steps=40,
+          logging_steps=10, bf16=True), out=io.StringIO())
   finally:
-    handle.remove()
+    for hook in hooks:
+      hook.remove()
   assert summary["bf16"] is True and summary["packed"] is True
-  assert dtypes == {torch.bfloat16}  # the matrix multiplications ran in bf16
+  assert products.attention == {(torch.bfloat16,) * 3}
+  assert products.products == {
+      ("mm", torch.bfloat16),
+      ("_scaled_dot_product_flash_attention_for_cpu", torch.bfloat16),
+      ("bmm", torch.float32)}
   losses = [h["loss"] for h in summary["log_history"] if "loss" in h]
   assert len(losses) == 4 and all(math.isfinite(l) for l in losses)
   assert losses == sorted(losses, reverse=True), losses  # falls every log
