@@ -2,8 +2,11 @@
 
 With the same `--tokens_per_batch`, one process accumulating two
 micro-batches and two DDP processes of one micro-batch each see the same
-global batch each step, so the logged losses, the batch figures and the
-trained weights must agree to float tolerance.
+global batch each step, so the logged losses, the norms of each step's
+gradient (the Trainer logs it before clipping), the batch figures and the
+trained weights must agree to float tolerance. Adafactor's updates do not
+change when a gradient is scaled by a constant, so the weights alone would
+not show a wrongly scaled gradient; the gradient norms do.
 """
 
 import io
@@ -68,9 +71,11 @@ def test_two_processes_train_as_one(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert "Trained to step %d" % STEPS in result.stdout
   single, ddp = _history(one), _history(two)
-  assert [h["step"] for h in ddp] == [1, 2, 3, 4]
+  assert [h["step"] for h in single] == [h["step"] for h in ddp] == [1, 2, 3, 4]
   for a, b in zip(single, ddp):
     assert abs(a["loss"] - b["loss"]) <= TOLERANCE, (single, ddp)
+    assert abs(a["grad_norm"] - b["grad_norm"]) <= TOLERANCE * a["grad_norm"], (
+        single, ddp)
     assert a["examples_per_step"] == b["examples_per_step"]
     assert a["real_token_fraction"] == b["real_token_fraction"]
   assert single[0]["examples_per_step"] > 4  # several examples a row
