@@ -299,10 +299,20 @@ def test_wt5_evaluate_and_wt5_score_print_the_same_metrics(run, tmp_path,
       for metric in ("accuracy", "bleu", "expln1_length"))
 
 
+def _report_examples(html):
+  """The examples embedded in a report page."""
+  data = json.loads(html.split('<script type="application/json" '
+                               'id="wt5-data">')[1].split("</script>")[0])
+  (task,) = data["tasks"].values()
+  return task["examples"]
+
+
 @pytest.mark.slow
 def test_counterfactual_test_of_the_trained_model(run, capsys):
-  """`wt5 faithfulness --counterfactual` at both checkpoints (README figures)."""
+  """`wt5 faithfulness --counterfactual` at both checkpoints, and the report."""
   from wt5.faithfulness import counterfactual
+  from wt5.report import command as report
+  from wt5.report import explanation_tests
   capsys.readouterr()
   assert cli.main(["faithfulness", "--counterfactual", "--model_dir",
                    run["model_dir"], "--export", run["export"], "--step",
@@ -336,3 +346,94 @@ def test_counterfactual_test_of_the_trained_model(run, capsys):
   # The printed table holds exactly these rows.
   assert counterfactual.format_table(rows) in printed
   assert "label flips  unfaithful  unfaithfulness (down)" in printed
+  # The report shows the table and, in each example, its flips.
+  html, problems = report.build_page([eval_dir], step=STEPS)
+  assert problems == []
+  assert '<table class="summary explanation-tests" data-kind="counterfactual">' in html
+  for row in rows:
+    assert ('<tr data-step="%s"><th>%s</th>' % (row[1], row[1]) +
+            "".join('<td class="num">%s</td>' % c for c in row[2:])) in html
+  shown = _report_examples(html)
+  assert [e["counterfactual"] for e in shown[:20]] == [
+      explanation_tests.example_counterfactual(r) for r in records]
+  assert "counterfactual" not in shown[20]  # past --limit
+
+
+@pytest.fixture(scope="module")
+def per_task_export(run, tmp_path_factory):
+  """The demo e-SNLI train and validation splits exported per task."""
+  export_dir = str(tmp_path_factory.mktemp("per_task") / "export")
+  data_dir = str(run["root"] / "tfds")
+  export.export(TASK, "train", export_dir, LENGTHS, mixed=False,
+                data_dir=data_dir)
+  export.export(TASK, "validation", export_dir, LENGTHS, data_dir=data_dir)
+  return export_dir
+
+
+def _fake_predictions(export_dir, model_dir, step, explain):
+  """Writes a task model's eval files: the gold label, `explain(label)`."""
+  from wt5.faithfulness import simulatability
+  for split in ("train", "validation"):
+    eval_dir = os.path.join(model_dir, "%s_eval" % split)
+    os.makedirs(eval_dir)
+    examples = export_data.read_split(export_dir, split, TASK)
+    evaluate_lib.write_reference_files(eval_dir, TASK, examples)
+    labels = [simulatability.gold_label(e) for e in examples]
+    eval_files.write_values(
+        [{"label": l, "explanations": [explain(l)]} for l in labels],
+        eval_files.task_file(eval_dir, TASK, step))
+
+
+# Label-copying explanations must be learnt (E reads the label); with empty
+# ones LAS is 0 whatever the simulators learnt, so they train 5 steps.
+SIMULATOR_STEPS = {"label_copying": 30, "empty": 5}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["label_copying", "empty"])
+def test_simulatability_of_label_copying_and_empty_explanations(
+    per_task_export, tmp_path, capsys, case):
+  """Explanations that copy the label leak it; empty ones add nothing (LAS 0)."""
+  from wt5.faithfulness import simulation
+  model_dir = str(tmp_path / "model")
+  _fake_predictions(per_task_export, model_dir, 5,
+                    (lambda l: l) if case == "label_copying" else
+                    (lambda l: ""))
+  capsys.readouterr()
+  assert cli.main(["simulatability", "--model_dir", model_dir, "--export",
+                   per_task_export, "--simulator", "tiny", "--steps",
+                   str(SIMULATOR_STEPS[case]), "--learning_rate", "5e-3",
+                   "--no_progress"]) == 0
+  printed = capsys.readouterr().out
+  records = simulation.read_records(simulation.output_path(
+      os.path.join(model_dir, "validation_eval"), TASK, 5))
+  summary = simulation.summarize(records)
+  assert simulation.format_table(
+      [simulation.table_row(TASK, 5, summary)]) in printed
+  assert len(records) == 60
+  correct = {k: [r["correct"][k] for r in records] for k in ("X", "XE", "E")}
+  assert [r["leaked"] for r in records] == correct["E"]
+  accuracy = {k: sum(v) / 60 for k, v in correct.items()}
+  if case == "label_copying":
+    # The E simulator reads the label off the explanation: all leaked.
+    assert accuracy["E"] == 1.0
+    assert summary["leaked"]["n"] == 60 and summary["nonleaked"] is None
+    assert summary["las"]["mean"] == accuracy["XE"] - accuracy["X"]
+    assert "60, %+.3f" % (accuracy["XE"] - accuracy["X"]) in printed
+    assert "0, n/a" in printed
+    # The report shows the table and each example's simulated labels.
+    from wt5.report import command as report
+    html, problems = report.build_page([os.path.join(model_dir,
+                                                     "validation_eval")])
+    assert problems == []
+    row = simulation.table_row(TASK, 5, summary)
+    assert ('<tr data-step="5"><th>5</th>' + "".join(
+        '<td class="num">%s</td>' % c for c in row[2:])) in html
+    assert [e["simulatability"] for e in _report_examples(html)] == [
+        dict(r["simulated"], leaked=True) for r in records]
+  else:
+    # XE inputs are the X inputs: the two simulators are the same model.
+    assert correct["XE"] == correct["X"]
+    assert summary["las"] == {"mean": 0.0, "low": 0.0, "high": 0.0, "n": 60}
+    # E sees one constant input: it always says the same label.
+    assert len({r["simulated"]["E"] for r in records}) == 1

@@ -23,6 +23,7 @@ _SUBCOMMANDS = {
     "convert": ("wt5.mtf.convert", "Convert a T5 between Mesh TensorFlow checkpoints and Hugging Face."),
     "doctor": ("wt5.doctor.command", "Check this environment for known T5-stack problems."),
     "faithfulness": ("wt5.faithfulness.command", "ERASER comprehensiveness, sufficiency and AOPC of extractive rationales."),
+    "simulatability": ("wt5.faithfulness.simulatability", "Leakage-adjusted simulatability (LAS) of abstractive explanations."),
     "lengths": ("wt5.custom.command", "Measure a custom task's token lengths; write its sequence-length gin file."),
 }
 

@@ -61,14 +61,18 @@ def output_path(eval_dir: str, task: str, step: int) -> str:
   return os.path.join(eval_dir, "%s_%d%s" % (task, step, FILE_SUFFIX))
 
 
-def find_files(eval_dir: str, task: str) -> Dict[int, str]:
-  """The counterfactual files of `task` in `eval_dir` by step, steps sorted."""
+def find_files(eval_dir: str, task: str, suffix: str = FILE_SUFFIX
+               ) -> Dict[int, str]:
+  """The `<task>_<step><suffix>` files in `eval_dir` by step, steps sorted.
+
+  find_files("m/validation_eval", "esnli_v010") -> {300: "m/validation_eval/esnli_v010_300_counterfactual.jsonl"}
+  """
   if not os.path.isdir(eval_dir):
     return {}
   prefix, found = task + "_", {}
   for name in os.listdir(eval_dir):
-    if name.startswith(prefix) and name.endswith(FILE_SUFFIX):
-      step = name[len(prefix):-len(FILE_SUFFIX)]
+    if name.startswith(prefix) and name.endswith(suffix):
+      step = name[len(prefix):-len(suffix)]
       if step.isdigit():
         found[int(step)] = os.path.join(eval_dir, name)
   return dict(sorted(found.items()))
@@ -273,10 +277,11 @@ def table_row(task: str, step: int, summary: Mapping[str, Any]) -> List[str]:
           scores.format_interval(summary["unfaithfulness"])]
 
 
-def format_table(rows: Sequence[Sequence[str]]) -> str:
-  """TABLE_HEADER and the rows, columns aligned."""
-  rows = [list(TABLE_HEADER)] + [list(r) for r in rows]
-  widths = [max(len(r[i]) for r in rows) for i in range(len(TABLE_HEADER))]
+def format_table(rows: Sequence[Sequence[str]],
+                 header: Sequence[str] = TABLE_HEADER) -> str:
+  """The header and the rows, columns aligned."""
+  rows = [list(header)] + [list(r) for r in rows]
+  widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
   return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
                    for r in rows)
 

@@ -14,6 +14,10 @@ inline; readable offline):
   there are several, and the curves over the steps;
 - per task, when `wt5 faithfulness` files are in the first eval directory,
   ERASER's faithfulness table of each scored step (`wt5.report.faithfulness`);
+- per task, when `wt5 faithfulness --counterfactual` or `wt5
+  simulatability` files are in the first eval directory, their tables, and
+  in each abstractive example the label flips with their explanations and
+  the simulators' labels (`wt5.report.explanation_tests`);
 - per task, the examples of the first eval directory at `--step` (default:
   the task's last step): for extractive tasks the input with the annotated
   and predicted rationale tokens highlighted, for abstractive tasks the
@@ -37,6 +41,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from wt5.formats import eval_files
 from wt5.scoring import eval_dir as scoring
 from wt5.report import examples as examples_lib
+from wt5.report import explanation_tests
 from wt5.report import faithfulness as faithfulness_lib
 from wt5.report import summary as summary_lib
 
@@ -117,6 +122,7 @@ def build_page(eval_dirs: Sequence[str], step: Optional[int] = None,
   problems.extend(p for p in example_problems if p not in problems)
   tasks = task_sections(summary_lib.aggregate(runs), len(runs), examples)
   problems.extend(faithfulness_lib.add_to_page(tasks, examples, eval_dirs[0]))
+  problems.extend(explanation_tests.add_to_page(tasks, examples, eval_dirs[0]))
   data = {"pageSize": page_size,
           "tasks": {t["id"]: t["examples"] for t in tasks if t["examples"]}}
   env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)

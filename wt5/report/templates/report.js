@@ -74,6 +74,21 @@
     return box;
   }
 
+  function renderFlips(cf) {
+    var ul = el("ul", "texts flips");
+    cf.flips.forEach(function (f) {
+      var li = el("li", f.mentioned ? "flip mentioned" : "flip unmentioned");
+      li.appendChild(el("span", "word", "+" + f.word));
+      li.appendChild(document.createTextNode(" (" + f.field + ") \u2192 " +
+          f.label + ": " + (f.explanations.join(" ") || "(no explanation)") +
+          (f.mentioned ? " [names the word]" : " [does not name the word]")));
+      ul.appendChild(li);
+    });
+    if (!cf.flips.length) ul.appendChild(el("li", "none", "(no flip)"));
+    return field("insertions: " + cf.insertions + ", flips: " +
+                 cf.flips.length, ul, "counterfactual");
+  }
+
   function renderExample(kind, ex) {
     var card = el("article", "example " + (ex.correct ? "right" : "wrong"));
     card.setAttribute("data-index", String(ex.index));
@@ -111,6 +126,13 @@
       pair.appendChild(left);
       pair.appendChild(right);
       card.appendChild(pair);
+      if (ex.counterfactual) card.appendChild(renderFlips(ex.counterfactual));
+      if (ex.simulatability) {
+        var s = ex.simulatability;
+        card.appendChild(field("simulators", "X " + s.X + "; XE " + s.XE +
+            "; E " + s.E + (s.leaked ? " (leaked)" : " (not leaked)"),
+            "simulatability"));
+      }
     }
     return card;
   }
