@@ -36,6 +36,8 @@ REQUIRED_ARGS = {
     "lengths": ["my_nli", "--module_import", "tasks_module"],
     "report": ["eval_dir"],
     "score": ["eval_dir"],
+    "simulatability": ["--model_dir", "m", "--export", "e", "--simulator",
+                       "tiny", "--steps", "1"],
     "train": ["--export", "e", "--model_dir", "m"],
 }
 
