@@ -38,6 +38,7 @@ from wt5.formats.model_dir import ModelDir
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import packing
 from wt5.pytorch import batching
+from wt5.pytorch import fsdp as fsdp_lib
 
 DEFAULT_LEARNING_RATE = 1e-3
 
@@ -245,6 +246,8 @@ class TrainOptions:
   save_total_limit: Optional[int] = None
   attn_implementation: Optional[str] = None
   torch_compile: bool = False
+  fsdp: bool = False
+  gradient_checkpointing: bool = False
 
 
 def train(options: TrainOptions, out=None) -> Dict[str, Any]:
@@ -280,6 +283,8 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
         "%s already holds checkpoints (the newest %s); pass --resume to "
         "continue from it, or choose another model_dir" % (
             options.model_dir, os.path.basename(resume_from)))
+  if resume_from and options.fsdp:
+    fsdp_lib.check_resume(resume_from, world_size())
   model, note = model_lib.load_model(options.model, vocab_size,
                                      options.dropout_rate, options.seed)
   if note:
@@ -314,11 +319,16 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
       use_cpu=not _cuda(),
       ddp_find_unused_parameters=False,
       torch_compile=options.torch_compile,
+      **fsdp_lib.training_arguments(options.fsdp,
+                                    options.gradient_checkpointing),
   )
   progress = progress_callback(count, out)
-  trainer = trainer_class()(
+  if options.fsdp:
+    model = fsdp_lib.shard_model(model, bf16, args.device.type)
+  trainer = (fsdp_lib.sharded_trainer_class(trainer_class()) if options.fsdp
+             else trainer_class())(
       model=model, args=args, train_dataset=dataset, data_collator=collator,
-      callbacks=[progress], count=count)
+      callbacks=[progress] + fsdp_lib.callbacks(options.fsdp), count=count)
   trainer.remove_callback(transformers.PrinterCallback)
   # The Trainer also saves the last step's checkpoint (model and optimizer).
   result = trainer.train(resume_from_checkpoint=resume_from)
@@ -385,6 +395,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--torch_compile", action="store_true",
                       help="Compile the model with torch.compile.")
   parser.add_argument("--seed", type=int, default=d.seed)
+  fsdp_lib.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -397,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
   try:
     summary = train(options)
   except (ExportError, model_lib.ModelError,
-          batching.BatchError) as e:
+          batching.BatchError, fsdp_lib.CheckpointError) as e:
     print("wt5 train: %s" % e, file=sys.stderr)
     return 2
   if int(os.environ.get("RANK", "0")) == 0:
