@@ -180,6 +180,10 @@ def add_arguments(parser: Any) -> None:
   parser.add_argument("--gradient_checkpointing", action="store_true",
                       help="Recompute each T5Block's activations in the "
                       "backward pass instead of keeping them.")
+  parser.add_argument("--consolidate", metavar="MODEL_DIR", default=None,
+                      help="Write the Hugging Face model of every sharded "
+                      "checkpoint-<step> of MODEL_DIR (from --fsdp) and "
+                      "exit.")
 
 
 # ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from wt5.pytorch import model as model_lib
 from wt5.pytorch import packing
 from wt5.pytorch import batching
 from wt5.pytorch import fsdp as fsdp_lib
+from wt5.pytorch import memory_plan
 
 DEFAULT_LEARNING_RATE = 1e-3
 
@@ -248,6 +249,7 @@ class TrainOptions:
   torch_compile: bool = False
   fsdp: bool = False
   gradient_checkpointing: bool = False
+  gpu_memory_gb: Optional[float] = None
 
 
 def train(options: TrainOptions, out=None) -> Dict[str, Any]:
@@ -290,6 +292,10 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
   if note:
     print("note: %s" % note, file=out or sys.stderr)
   bf16 = default_bf16() if options.bf16 is None else options.bf16
+  memory = options.gpu_memory_gb or memory_plan.device_memory_gb()
+  if memory is not None and memory_plan.can_plan(options.model):
+    memory_plan.check_fits(memory_plan.plan_of_run(options, world_size(), bf16),
+                           memory)
   if options.attn_implementation:
     model.set_attn_implementation(options.attn_implementation)
   if options.pack:
@@ -347,10 +353,11 @@ def _cuda() -> bool:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   """The options of `wt5 train`."""
   d = TrainOptions("", "")
-  parser.add_argument("--export", dest="export_dir", required=True,
-                      help="A `wt5 export` directory.")
-  parser.add_argument("--model_dir", required=True,
-                      help="Where checkpoints and TensorBoard logs go.")
+  parser.add_argument("--export", dest="export_dir",
+                      help="A `wt5 export` directory (required).")
+  parser.add_argument("--model_dir",
+                      help="Where checkpoints and TensorBoard logs go "
+                      "(required).")
   parser.add_argument("--model", default=d.model,
                       help="A size to train from scratch (%s), a checkpoint "
                       "directory, or a Hugging Face hub name." %
@@ -396,6 +403,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="Compile the model with torch.compile.")
   parser.add_argument("--seed", type=int, default=d.seed)
   fsdp_lib.add_arguments(parser)
+  memory_plan.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -406,9 +414,22 @@ def run(args: argparse.Namespace) -> int:
   fields = {f.name for f in dataclasses.fields(TrainOptions)}
   options = TrainOptions(**{k: v for k, v in vars(args).items() if k in fields})
   try:
+    if args.consolidate:
+      for path in fsdp_lib.consolidate_model_dir(args.consolidate):
+        print("Consolidated %s" % path)
+      return 0
+    if not (options.export_dir and options.model_dir):
+      raise batching.BatchError("--export and --model_dir are required")
+    if args.plan:
+      bf16 = True if options.bf16 is None else options.bf16
+      p = memory_plan.plan_of_run(options, args.processes or world_size(), bf16)
+      memory = options.gpu_memory_gb or memory_plan.device_memory_gb()
+      print("\n".join(memory_plan.describe(p, memory)))
+      return 0 if memory is None or memory_plan.fits(p, memory) else 1
     summary = train(options)
   except (ExportError, model_lib.ModelError,
-          batching.BatchError, fsdp_lib.CheckpointError) as e:
+          batching.BatchError, fsdp_lib.CheckpointError,
+          memory_plan.PlanError) as e:
     print("wt5 train: %s" % e, file=sys.stderr)
     return 2
   if int(os.environ.get("RANK", "0")) == 0:
