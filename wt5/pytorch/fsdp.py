@@ -158,14 +158,14 @@ def training_arguments(fsdp: bool, gradient_checkpointing: bool
                        ) -> Dict[str, Any]:
   """The `Seq2SeqTrainingArguments` fields of --fsdp and --gradient_checkpointing.
 
-  training_arguments(True, True) -> {"gradient_checkpointing": True,
+  training_arguments(True, True) -> {"activation_checkpointing": True,
   "fsdp": True, "fsdp_config": {...}}
 
   Checkpointing is transformers' own (each T5Block, a
   `GradientCheckpointingLayer`, recomputes its forward in the backward
   pass, inside its FSDP unit).
   """
-  fields = {"gradient_checkpointing": gradient_checkpointing}
+  fields = {"activation_checkpointing": gradient_checkpointing}
   if fsdp:
     fields.update(fsdp=True, fsdp_config=fsdp_config())
   return fields
