@@ -99,8 +99,24 @@ def activation_bytes(config: Any, batch_size: int, lengths: Mapping[str, int],
   """Activation and temporary bytes of one training micro-batch (fake tensors).
 
   Measured for 1 and 2 encoder and decoder layers and extrapolated linearly
-  to the config's depth.
+  to the config's depth (remembered per arguments in this process).
   """
+  key = (config.to_json_string(), batch_size, lengths["inputs"],
+         lengths["targets"], dtype_name, gradient_checkpointing, packed)
+  if key not in _ACTIVATIONS:
+    _ACTIVATIONS[key] = _extrapolated_activations(
+        config, batch_size, lengths, dtype_name, gradient_checkpointing, packed)
+  return _ACTIVATIONS[key]
+
+
+_ACTIVATIONS: Dict[tuple, float] = {}
+
+
+def _extrapolated_activations(config: Any, batch_size: int,
+                              lengths: Mapping[str, int], dtype_name: str,
+                              gradient_checkpointing: bool,
+                              packed: bool) -> float:
+  """activation_bytes without the memo."""
   one = _traced_activations(config, 1, batch_size, lengths, dtype_name,
                             gradient_checkpointing, packed)
   two = _traced_activations(config, 2, batch_size, lengths, dtype_name,
