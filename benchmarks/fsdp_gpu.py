@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from wt5.export import files as export_data
+from wt5.formats.export import Export
 from wt5.pytorch import memory_plan
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import train as train_lib
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
   memory_gb = args.gpu_memory_gb or memory_plan.device_memory_gb()
   if memory_gb is None:
     raise SystemExit("no GPU: pass --gpu_memory_gb to plan for one")
-  lengths = export_data.read_manifest(args.export)["sequence_length"]
+  lengths = Export(args.export).sequence_length
   with tempfile.TemporaryDirectory() as model_dir:
     options = train_lib.TrainOptions(
         args.export, model_dir, model=args.model, steps=args.steps,

@@ -233,17 +233,19 @@ def fits(p: Plan, gpu_memory_gb: float) -> bool:
 
 def can_plan(model: str) -> bool:
   """Whether `--model` names a size or a checkpoint directory (a hub name: no)."""
+  from wt5.formats import model_dir
   from wt5.pytorch import model as model_lib
-  return model in model_lib.PRESETS or model_lib.is_checkpoint_dir(model)
+  return model in model_lib.PRESETS or model_dir.is_checkpoint_dir(model)
 
 
 def model_config(model: str, vocab_size: int) -> Any:
   """The T5Config of `wt5 train --model` (a size or a checkpoint directory), without weights."""
   import transformers
+  from wt5.formats import model_dir
   from wt5.pytorch import model as model_lib
   if model in model_lib.PRESETS:
     return model_lib.preset_config(model, vocab_size)
-  if not model_lib.is_checkpoint_dir(model):
+  if not model_dir.is_checkpoint_dir(model):
     raise model_lib.ModelError(
         "--plan needs a size (%s) or a checkpoint directory, not %r" % (
             ", ".join(model_lib.PRESETS), model))
@@ -252,11 +254,11 @@ def model_config(model: str, vocab_size: int) -> Any:
 
 def plan_of_run(options: Any, processes: int, bf16: bool) -> Plan:
   """The plan of `wt5 train` with `options` (a TrainOptions) on `processes` devices."""
-  from wt5.export import files as export_data
-  manifest = export_data.read_manifest(options.export_dir)
-  config = model_config(options.model, int(manifest["vocabulary"]["size"]))
+  from wt5.formats import export
+  run_export = export.Export(options.export_dir)
+  config = model_config(options.model, run_export.vocabulary.size)
   return plan(config, processes, options.fsdp, options.batch_size,
-              manifest["sequence_length"], bf16,
+              run_export.sequence_length, bf16,
               options.gradient_checkpointing, options.pack)
 
 
