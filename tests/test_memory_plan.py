@@ -84,6 +84,13 @@ def test_plan_is_within_25_percent_of_the_measured_peak(
       plan, measured)
 
 
+def test_train_without_export_or_model_dir_is_a_clear_error(capsys):
+  assert cli.main(["train", "--model", "tiny", "--plan"]) == 2
+  assert capsys.readouterr().err == (
+      "wt5 train: --export and --model_dir are required (or --consolidate "
+      "MODEL_DIR alone)\n")
+
+
 @pytest.mark.slow
 def test_plan_command_says_whether_the_run_fits(tmp_path, capsys):
   export = test_packing.write_export(

@@ -9,6 +9,9 @@ GPU machines where the TF 2.12 stack cannot be installed:
   batching.py    padding export examples into model batches; the loss
   packing.py     packing examples into rows as t5_mesh_transformer does
   train.py       `wt5 train`: Seq2SeqTrainer, one GPU or many with torchrun
+  fsdp.py        `wt5 train --fsdp`: FSDP2 sharding, Adafactor over full rows
+                 and columns, sharded and consolidated checkpoints
+  memory_plan.py `wt5 train --plan`: the memory per device of a run
   decoding.py    greedy decoding and SentencePiece ids -> text, as seqio decodes
   evaluate.py    `wt5 evaluate`: decodes checkpoints into t5-format eval files
 """

@@ -23,6 +23,11 @@ a progress bar shows the step, the loss, tokens/s (input and target tokens
 that are not padding, over all processes), examples per step and the
 fraction of positions that are real tokens.
 
+`--fsdp` shards the model, its gradients and the optimizer over the torchrun
+processes instead of DDP (`wt5.pytorch.fsdp`); `--plan` prints the memory
+per device of the run and exits (`wt5.pytorch.memory_plan`), and a run that
+does not fit the GPU is refused before the model is loaded.
+
 Nothing here imports TensorFlow or t5.
 """
 
@@ -419,7 +424,8 @@ def run(args: argparse.Namespace) -> int:
         print("Consolidated %s" % path)
       return 0
     if not (options.export_dir and options.model_dir):
-      raise batching.BatchError("--export and --model_dir are required")
+      raise batching.BatchError("--export and --model_dir are required (or "
+                                "--consolidate MODEL_DIR alone)")
     if args.plan:
       bf16 = True if options.bf16 is None else options.bf16
       p = memory_plan.plan_of_run(options, args.processes or world_size(), bf16)
