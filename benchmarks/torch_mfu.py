@@ -22,17 +22,25 @@ machine that has it and copy it over:
     wt5 export esnli_v010 --split train --num_examples 200000 \\
         --sequence_length 512,256 --output_dir exports/esnli_512
     python benchmarks/torch_mfu.py --export exports/esnli_512 --batch_size 32
-    python benchmarks/torch_mfu.py --export ... --attn_implementation eager
-    python benchmarks/torch_mfu.py --export ... --torch_compile
+    python benchmarks/torch_mfu.py --export ... --attn_implementation sdpa
+    python benchmarks/torch_mfu.py --export ... --torch_compile --profile
+    python benchmarks/torch_mfu.py --export ... --no-pack --batch_size 256
     torchrun --nproc_per_node=8 benchmarks/torch_mfu.py --export ... --batch_size 16
 
-The last line is `mfu: X.XX` (a fraction of the peak).
+The attention path is `wt5 train`'s (`--attn_implementation auto`: wt5_flex
+for packed rows on a GPU when the attention dropout is 0, else sdpa); the
+first line names the one used. With `--no-pack` (one example a row, padded
+to the batch's longest) the model FLOPs are each trained example's own.
+`--profile` adds the top kernels of 3 profiled steps and their share of the
+device time (torch.profiler). The last line is `mfu: X.XX` (a fraction of
+the peak).
 """
 
 import argparse
 import os
 import sys
 import tempfile
+from typing import Any, List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -62,6 +70,56 @@ def flops_per_row(config, rows) -> float:
   return total / len(rows)
 
 
+class ProfileSteps:
+  """Profiles `count` training steps from step `first` with torch.profiler."""
+
+  def __init__(self, first: int, count: int):
+    self.first, self.count = first, count
+    self.profiler: Any = None
+    self.table = "(no steps profiled)"
+
+  def callback(self) -> Any:
+    import torch
+    import transformers
+    outer = self
+
+    class Callback(transformers.TrainerCallback):
+      """Starts the profiler before step `first`, stops it after `count` steps."""
+
+      def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step == outer.first and outer.profiler is None:
+          activities = [torch.profiler.ProfilerActivity.CPU]
+          if torch.cuda.is_available():
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+          outer.profiler = torch.profiler.profile(activities=activities)
+          outer.profiler.__enter__()
+
+      def on_step_end(self, args, state, control, **kwargs):
+        if (outer.profiler is not None and
+            state.global_step == outer.first + outer.count):
+          if torch.cuda.is_available():
+            torch.cuda.synchronize()
+          outer.profiler.__exit__(None, None, None)
+          outer.table = top_kernels(outer.profiler, outer.count)
+
+    return Callback()
+
+
+def top_kernels(profiler: Any, steps: int, limit: int = 15) -> str:
+  """The kernels with the most device time, their share and time per step."""
+  events = [e for e in profiler.key_averages()
+            if getattr(e, "self_device_time_total", 0) > 0]
+  total = sum(e.self_device_time_total for e in events)
+  events.sort(key=lambda e: -e.self_device_time_total)
+  lines: List[str] = ["top kernels over %d steps (device time %.1f ms a step):"
+                      % (steps, total / 1e3 / steps)]
+  for e in events[:limit]:
+    lines.append("  %5.1f%%  %8.2f ms/step  %s" % (
+        100.0 * e.self_device_time_total / total,
+        e.self_device_time_total / 1e3 / steps, e.key[:90]))
+  return "\n".join(lines)
+
+
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--export", required=True)
@@ -74,8 +132,15 @@ def main() -> int:
   parser.add_argument("--bf16", action=argparse.BooleanOptionalAction,
                       default=None)
   parser.add_argument("--attn_implementation", default=None,
-                      help="sdpa (the default of transformers) or eager.")
+                      help="auto (default), wt5_flex, sdpa or eager.")
+  parser.add_argument("--attention_dropout", type=float, default=None,
+                      help="Default: the dropout rate (0.1), as wt5 train.")
+  parser.add_argument("--pack", action=argparse.BooleanOptionalAction,
+                      default=True)
+  parser.add_argument("--num_workers", type=int, default=None)
   parser.add_argument("--torch_compile", action="store_true")
+  parser.add_argument("--profile", action="store_true",
+                      help="Print the top kernels of 3 steps (torch.profiler).")
   args = parser.parse_args()
   import torch
 
@@ -83,34 +148,47 @@ def main() -> int:
   lengths = export.sequence_length
   device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
   peak = args.peak_tflops or peak_tflops(device)
+  profiler = ProfileSteps(first=max(2, args.steps - 4), count=3)
   with tempfile.TemporaryDirectory(prefix="wt5_mfu_") as model_dir:
     summary = train_lib.train(train_lib.TrainOptions(
         args.export, model_dir, model=args.model, steps=args.steps,
-        batch_size=args.batch_size, tokens_per_batch=args.tokens_per_batch,
-        save_steps=args.steps + 1, logging_steps=10, bf16=args.bf16,
-        attn_implementation=args.attn_implementation,
-        torch_compile=args.torch_compile), out=open(os.devnull, "w"))
+        batch_size=args.batch_size,
+        tokens_per_batch=args.tokens_per_batch if args.pack else None,
+        pack=args.pack, save_steps=args.steps + 1, logging_steps=10,
+        bf16=args.bf16, attn_implementation=args.attn_implementation,
+        attention_dropout=args.attention_dropout, num_workers=args.num_workers,
+        torch_compile=args.torch_compile), out=sys.stderr,
+        callbacks=[profiler.callback()] if args.profile else ())
   vocab_size = export.vocabulary.size
   if args.model in model_lib.PRESETS:
     config = model_lib.preset_config(args.model, vocab_size)
   else:
     import transformers
     config = transformers.T5Config.from_pretrained(args.model)
-  rows = packing.pack_examples(
-      export.examples("train"), lengths)
+  examples = export.examples("train")
   world = train_lib.world_size()
   steps_per_s = summary["steps"] / summary["seconds"]
-  achieved = steps_per_s * summary["rows_per_step"] * flops_per_row(config,
-                                                                     rows)
+  if args.pack:
+    rows = packing.pack_examples(examples, lengths)
+    achieved = steps_per_s * summary["rows_per_step"] * flops_per_row(config,
+                                                                       rows)
+  else:
+    achieved = steps_per_s * summary["examples_per_step"] * flops_per_row(
+        config, [[e] for e in examples])
   mfu = achieved / (peak * 1e12 * world)
   if int(os.environ.get("RANK", "0")) == 0:
     print("device: %s x %d, bf16 %s, model %s, lengths %s, %d rows/step, "
           "%.0f examples/step, %.2f of positions real, attention %s, "
-          "compiled %s" % (
+          "compiled %s, packed %s" % (
               device, world, summary["bf16"], args.model, lengths,
               summary["rows_per_step"], summary["examples_per_step"],
-              summary["real_token_fraction"],
-              args.attn_implementation or "default", args.torch_compile))
+              summary["real_token_fraction"], summary["attention"],
+              args.torch_compile, args.pack))
+    if summary.get("first_step_seconds") is not None:
+      print("first step: %.1f s (start-up and compilation)" %
+            summary["first_step_seconds"])
+    if args.profile:
+      print(profiler.table)
     print("real tokens/s: %.0f, steps/s: %.3f, model TFLOP/s: %.1f "
           "(peak %.0f per device)" % (summary["tokens_per_second"],
                                       steps_per_s, achieved / 1e12, peak))

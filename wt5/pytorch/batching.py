@@ -107,9 +107,13 @@ def target_loss_sum(model: Any, batch: Mapping[str, Any]) -> Any:
   kwargs = {k: v for k, v in batch.items() if k != "labels"}
   if "decoder_input_ids" not in kwargs:
     kwargs["decoder_input_ids"] = _unwrap(model)._shift_right(labels)
-  logits = model(**kwargs).logits
+  # No decoder cache in training: it only costs memory, and under
+  # torch.compile its per-layer flags recompile every decoder block.
+  logits = model(**kwargs, use_cache=False).logits
+  # bf16/fp16 logits in float32; float64 stays float64.
+  logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
   return torch.nn.functional.cross_entropy(
-      logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
+      logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
       ignore_index=IGNORE_INDEX, reduction="sum")
 
 

@@ -23,6 +23,7 @@ Nothing here imports TensorFlow or t5.
 
 from typing import Any, Dict, List, Mapping, Sequence
 
+from wt5.pytorch import attention
 from wt5.pytorch import batching
 
 DECODER_START_ID = 0
@@ -160,13 +161,18 @@ def enable_packed_batches(model: Any) -> List[Any]:
   encoder swaps in the encoder's own. Both hooks run inside the model's
   call, so torch DDP sees one forward pass, and the encoder runs inside the
   forward (under the autocast of mixed precision, which wraps `forward`).
+  With the `wt5_flex` attention the masks are FlexAttention block masks
+  (`attention.block_masks`) instead of dense 4D tensors.
   """
   pending: List[Any] = []
 
   def model_hook(module, args, kwargs):
     if not all(k in kwargs for k in PACKED_KEYS):
       return None
-    masks = packed_masks(kwargs, module.get_input_embeddings().weight.dtype)
+    if module.config._attn_implementation == attention.FLEX:
+      masks = attention.block_masks(kwargs)
+    else:
+      masks = packed_masks(kwargs, module.get_input_embeddings().weight.dtype)
     pending[:] = [(masks["cross"], masks["encoder"])]
     rest = {k: v for k, v in kwargs.items() if k not in PACKED_KEYS}
     rest.update(attention_mask=masks["cross"],

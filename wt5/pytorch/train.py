@@ -40,11 +40,13 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from wt5.formats.export import Export, ExportError
 from wt5.formats.model_dir import ModelDir
-from wt5.pytorch import model as model_lib
-from wt5.pytorch import packing
+from wt5.pytorch import adafactor
+from wt5.pytorch import attention
 from wt5.pytorch import batching
 from wt5.pytorch import fsdp as fsdp_lib
 from wt5.pytorch import memory_plan
+from wt5.pytorch import model as model_lib
+from wt5.pytorch import packing
 
 DEFAULT_LEARNING_RATE = 1e-3
 
@@ -91,11 +93,14 @@ def accumulation_steps(lengths: Mapping[str, int],
   return steps
 
 
-def progress_callback(count: batching.TokenCount, out=None):
+def progress_callback(count: batching.TokenCount, out=None,
+                      compiling: bool = False):
   """A `TrainerCallback` drawing a progress bar with loss, tokens/s and batch figures.
 
   Rates are measured from the end of the first step (start-up and the first
-  step's compilation excluded) and multiplied by the number of processes.
+  step's compilation excluded) and multiplied by the number of processes;
+  they are read at logging steps and at the last step (reading them waits
+  for the GPU).
   `callback.summary` holds the last figures:
   {"steps": 100, "seconds": 12.5, "tokens": 51200, "tokens_per_second": 4096.0,
    "examples": 1600, "examples_per_step": 16.0, "real_token_fraction": 0.91,
@@ -113,20 +118,35 @@ def progress_callback(count: batching.TokenCount, out=None):
       self.start = None
       self.start_step = 0
       self.start_count = batching.TokenCount()
+      self.begin = time.perf_counter()
+      self.first_step_seconds = None
       self.summary: Dict[str, Any] = {}
 
     def on_train_begin(self, args, state, control, **kwargs):
+      self.begin = time.perf_counter()
       if state.is_world_process_zero:
         self.bar = tqdm.tqdm(total=state.max_steps, initial=state.global_step,
                              desc="train", unit="step", file=out or sys.stderr,
                              dynamic_ncols=True)
 
     def on_step_end(self, args, state, control, **kwargs):
+      if self.bar is not None:
+        self.bar.update(state.global_step - self.bar.n)
+      # Reading the counts waits for the GPU: only at the first step, at
+      # logging steps and at the last.
+      if not (self.start is None or state.global_step >= state.max_steps or
+              state.global_step % max(1, args.logging_steps) == 0):
+        return
       now = time.perf_counter()
       count.flush()
       if self.start is None:
         self.start, self.start_step = now, state.global_step
         self.start_count = dataclasses.replace(count)
+        self.first_step_seconds = now - self.begin
+        if self.bar is not None:
+          self.bar.write("train: first step in %.1f s (start-up%s)" % (
+              self.first_step_seconds,
+              " and compilation" if compiling else ""))
       elapsed = now - self.start
       steps = state.global_step - self.start_step
       world = world_size()
@@ -139,9 +159,8 @@ def progress_callback(count: batching.TokenCount, out=None):
           "tokens_per_second": rate, "examples": examples,
           "examples_per_step": examples / steps if steps else 0.0,
           "real_token_fraction": tokens / positions if positions else 0.0,
-          "loss": self.loss}
+          "loss": self.loss, "first_step_seconds": self.first_step_seconds}
       if self.bar is not None:
-        self.bar.update(state.global_step - self.bar.n)
         postfix = {"tok/s": "%.0f" % rate}
         if steps:
           postfix["ex/step"] = "%.1f" % self.summary["examples_per_step"]
@@ -187,6 +206,9 @@ def trainer_class():
       self.logged = (0, 0, 0, 0)  # step, tokens, examples, positions
       # Let the Trainer count each step's target tokens (num_items_in_batch).
       self.model_accepts_loss_kwargs = True
+      # transformers' Adafactor update, stacked by shape (wt5.pytorch.adafactor).
+      self.optimizer_cls_and_kwargs = (adafactor.GroupedAdafactor,
+                                       {"lr": self.args.learning_rate})
 
     def compute_loss(self, model, inputs, return_outputs=False,
                      num_items_in_batch=None):
@@ -248,16 +270,18 @@ class TrainOptions:
   resume: bool = False
   seed: int = 0
   pad_to_length: bool = False
-  num_workers: int = 0
+  num_workers: Optional[int] = None
   save_total_limit: Optional[int] = None
   attn_implementation: Optional[str] = None
+  attention_dropout: Optional[float] = None
   torch_compile: bool = False
   fsdp: bool = False
   gradient_checkpointing: bool = False
   gpu_memory_gb: Optional[float] = None
 
 
-def train(options: TrainOptions, out=None) -> Dict[str, Any]:
+def train(options: TrainOptions, out=None,
+          callbacks: Sequence[Any] = ()) -> Dict[str, Any]:
   """Trains; returns the progress summary and the final step.
 
   train(TrainOptions("exports/x", "runs/x", model="tiny", steps=100))
@@ -301,10 +325,13 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
   if memory is not None and memory_plan.can_plan(options.model):
     memory_plan.check_fits(memory_plan.plan_of_run(options, world_size(), bf16),
                            memory)
-  if options.attn_implementation:
-    model.set_attn_implementation(options.attn_implementation)
+  implementation = configure_attention(model, options)
+  print("attention: %s" % implementation, file=out or sys.stderr)
   if options.pack:
     packing.enable_packed_batches(model)
+  workers = default_workers() if options.num_workers is None else options.num_workers
+  if options.torch_compile:
+    model_lib.compile_blocks(model)
   count = batching.TokenCount()
   args = transformers.Seq2SeqTrainingArguments(
       output_dir=options.model_dir,
@@ -324,22 +351,25 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
       report_to=["tensorboard"],
       bf16=bf16,
       seed=options.seed,
-      dataloader_num_workers=options.num_workers,
+      dataloader_num_workers=workers,
+      dataloader_pin_memory=_cuda(),
+      dataloader_persistent_workers=workers > 0,
+      dataloader_prefetch_factor=2 if workers else None,
       remove_unused_columns=False,
       disable_tqdm=True,
       use_cpu=not _cuda(),
       ddp_find_unused_parameters=False,
-      torch_compile=options.torch_compile,
       **fsdp_lib.training_arguments(options.fsdp,
                                     options.gradient_checkpointing),
   )
-  progress = progress_callback(count, out)
+  progress = progress_callback(count, out, options.torch_compile)
   if options.fsdp:
     model = fsdp_lib.shard_model(model, bf16, args.device.type)
   trainer = (fsdp_lib.sharded_trainer_class(trainer_class()) if options.fsdp
              else trainer_class())(
       model=model, args=args, train_dataset=dataset, data_collator=collator,
-      callbacks=[progress] + fsdp_lib.callbacks(options.fsdp), count=count)
+      callbacks=[progress, *callbacks] + fsdp_lib.callbacks(options.fsdp),
+      count=count)
   trainer.remove_callback(transformers.PrinterCallback)
   # The Trainer also saves the last step's checkpoint (model and optimizer).
   result = trainer.train(resume_from_checkpoint=resume_from)
@@ -347,7 +377,32 @@ def train(options: TrainOptions, out=None) -> Dict[str, Any]:
               train_loss=result.training_loss, bf16=bf16,
               resumed_from=resume_from, grad_accum=grad_accum,
               rows_per_step=options.batch_size * grad_accum * world_size(),
-              packed=options.pack, log_history=trainer.state.log_history)
+              packed=options.pack, attention=implementation,
+              log_history=trainer.state.log_history)
+
+
+def configure_attention(model: Any, options: TrainOptions) -> str:
+  """Sets the model's attention dropout and implementation; returns the implementation.
+
+  The attention dropout is the model's dropout rate unless
+  `--attention_dropout` says otherwise (as Mesh TF's
+  `SelfAttention.dropout_rate = %dropout_rate`); `attention.choose` picks
+  the implementation.
+  """
+  rate = options.attention_dropout
+  if rate is None:
+    rate = options.dropout_rate
+  else:
+    attention.set_attention_dropout(model, rate)
+  implementation = attention.choose(options.attn_implementation, options.pack,
+                                    _cuda(), rate)
+  attention.use(model, implementation)
+  return implementation
+
+
+def default_workers() -> int:
+  """DataLoader workers: 2 on a GPU (collation beside the steps), 0 on a CPU."""
+  return 2 if _cuda() else 0
 
 
 def _cuda() -> bool:
@@ -399,11 +454,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--pad_to_length", action="store_true",
                       help="With --no-pack: pad every batch to the export's "
                       "sequence lengths.")
-  parser.add_argument("--num_workers", type=int, default=d.num_workers,
-                      help="DataLoader worker processes.")
+  parser.add_argument("--num_workers", type=int, default=None,
+                      help="DataLoader worker processes that collate "
+                      "batches (default: 2 on a GPU, 0 on a CPU).")
   parser.add_argument("--attn_implementation", default=None,
-                      help="Attention kernels of transformers: sdpa (its "
-                      "default) or eager.")
+                      choices=attention.CHOICES,
+                      help="auto (default): wt5_flex (FlexAttention with "
+                      "block masks from the segment ids) for packed "
+                      "batches on a GPU without attention dropout, else "
+                      "sdpa; or force wt5_flex, sdpa or eager.")
+  parser.add_argument("--attention_dropout", type=float, default=None,
+                      help="Dropout of the attention probabilities (default: "
+                      "--dropout_rate, as T5); wt5_flex needs 0.")
   parser.add_argument("--torch_compile", action="store_true",
                       help="Compile the model with torch.compile.")
   parser.add_argument("--seed", type=int, default=d.seed)
@@ -435,7 +497,7 @@ def run(args: argparse.Namespace) -> int:
     summary = train(options)
   except (ExportError, model_lib.ModelError,
           batching.BatchError, fsdp_lib.CheckpointError,
-          memory_plan.PlanError) as e:
+          memory_plan.PlanError, attention.AttentionError) as e:
     print("wt5 train: %s" % e, file=sys.stderr)
     return 2
   if int(os.environ.get("RANK", "0")) == 0:
