@@ -55,7 +55,7 @@ def choose_size(options: train_lib.TrainOptions, memory_gb: float,
           file=out, flush=True)
     if options.model != "auto" or memory_plan.fits(p, HEADROOM * memory_gb):
       return size, p
-  raise SystemExit("no size of %s fits %.0f GB" % (", ".join(sizes), memory_gb))
+  raise SystemExit("no size of %s fits %g GB" % (", ".join(sizes), memory_gb))
 
 
 def on_device(load_model, device):
@@ -70,8 +70,15 @@ def on_device(load_model, device):
 
 def without_checkpoints() -> None:
   """Keeps the Trainer from saving (its save at the last step included)."""
-  import transformers
-  transformers.Trainer._save_checkpoint = lambda self, model, trial: None
+  from transformers import trainer_callback
+  flow = trainer_callback.DefaultFlowCallback
+  step_end = flow.on_step_end
+
+  def on_step_end(self, args, state, control, **kwargs):
+    control = step_end(self, args, state, control, **kwargs)
+    control.should_save = False
+    return control
+  flow.on_step_end = on_step_end
 
 
 def main(argv=None) -> int:
