@@ -114,3 +114,15 @@ def test_command_line_options():
           args.step, args.split, args.train_split, args.seed,
           args.bootstrap) == ("m", "e", "tiny", 50, 7, "validation", "train",
                               0, 1000)
+
+
+class _WordPieces:
+  """A stand-in SentencePiece processor: one id per word."""
+
+  def EncodeAsIds(self, text):
+    return [len(w) for w in text.split()]
+
+
+def test_labels_without_tokens_are_set_apart():
+  assert sim.label_set(["neutral", "", "entailment", "neutral", " "],
+                       _WordPieces()) == (["entailment", "neutral"], ["", " "])

@@ -43,7 +43,7 @@ import io
 import json
 import os
 import sys
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from wt5.faithfulness import counterfactual
 from wt5.faithfulness import erase
@@ -125,6 +125,18 @@ def write_export(export_dir: str, vocabulary: Mapping[str, Any], name: str,
   export_format.write_manifest(export_dir, manifest)
 
 
+def label_set(labels: Sequence[str], processor: Any
+              ) -> Tuple[List[str], List[str]]:
+  """The distinct labels, sorted: those with tokens, and those without.
+
+  label_set(["neutral", "", "entailment", "neutral"], sp)
+    -> (["entailment", "neutral"], [""])
+  """
+  distinct = sorted(set(labels))
+  empty = [l for l in distinct if not list(processor.EncodeAsIds(l))]
+  return [l for l in distinct if l not in empty], empty
+
+
 def check_simulator(simulator: str) -> None:
   """Raises ModelError unless `simulator` is a size of `wt5 train` or a model directory."""
   if (simulator in model_lib.PRESETS or
@@ -201,9 +213,14 @@ def simulatability(model_dir: str, export_dir: str, simulator: str,
     data = {s: export.examples(s, task) for s in (train_split, split)}
     predictions = {s: load_predictions(model_dir, s, task, chosen,
                                        len(data[s])) for s in data}
-    labels = sorted({str(p["label"]) for s in data for p in predictions[s]} |
-                    {g for s in data for g in map(gold_label, data[s])
-                     if g is not None})
+    labels, unscorable = label_set(
+        [str(p["label"]) for s in data for p in predictions[s]] +
+        [g for s in data for g in map(gold_label, data[s]) if g is not None],
+        processor)
+    if unscorable:
+      print("%s: the labels %s encode to no token; no simulator can give "
+            "them, so examples with them count as not simulated" % (
+                task, unscorable), file=out)
     if len(labels) < 2:
       raise ExportError(
           "%s: the predictions and targets hold the labels %s only; a "
