@@ -94,7 +94,10 @@ def test_train_without_export_or_model_dir_is_a_clear_error(capsys):
 
 
 @pytest.mark.slow
-def test_plan_command_says_whether_the_run_fits(tmp_path, capsys):
+def test_plan_command_says_whether_the_run_fits(tmp_path, capsys,
+                                                monkeypatch):
+  monkeypatch.setenv("LOCAL_RANK", "0")  # as torchrun sets it
+  monkeypatch.setenv("WORLD_SIZE", "1")
   export = test_packing.write_export(
       tmp_path / "export", test_packing.mixture_examples(20), LENGTHS)
   args = ["train", "--plan", "--export", export, "--model_dir",
@@ -109,6 +112,13 @@ def test_plan_command_says_whether_the_run_fits(tmp_path, capsys):
   assert cli.main(args + ["--gpu_memory_gb", "0.001"]) == 1
   assert capsys.readouterr().out.rstrip().endswith(
       "does NOT fit 0.001 GB per device")
+  # Training what does not fit is refused before the model is loaded.
+  assert cli.main([a for a in args if a != "--plan"] +
+                  ["--gpu_memory_gb", "0.001"]) == 2
+  err = capsys.readouterr().err
+  assert re.match(r"wt5 train: the run needs 0\.\d+ GiB per device and the "
+                  r"device has 0\.001 GB:\n\d+ parameters; per device with 1 "
+                  r"process\(es\), --fsdp:\n", err), err
   assert not os.path.exists(tmp_path / "m")
 
 

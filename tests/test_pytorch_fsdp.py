@@ -95,6 +95,20 @@ def runs(demo_registry):
            "resumed": resumed, "printed": printed, "vocab": reg.vocab_model}
 
 
+def test_fsdp_outside_torchrun_is_a_clear_error(tmp_path, capsys, monkeypatch):
+  import test_packing
+  monkeypatch.delenv("LOCAL_RANK", raising=False)
+  export_dir = test_packing.write_export(
+      tmp_path / "export", test_packing.mixture_examples(20),
+      {"inputs": 128, "targets": 64})
+  assert cli.main(["train", "--export", export_dir, "--model_dir",
+                   str(tmp_path / "m"), "--model", "tiny", "--fsdp"]) == 2
+  assert capsys.readouterr().err == (
+      "wt5 train: --fsdp runs under torchrun, one process per GPU: torchrun "
+      "--nproc_per_node=N -m wt5.cli train ... --fsdp (N=1 on one GPU)\n")
+  assert not os.path.exists(tmp_path / "m")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_two_sharded_processes_train_as_one(runs):

@@ -21,10 +21,22 @@ Nothing here imports TensorFlow or t5.
 """
 
 import os
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
-# The layer class that forms one FSDP unit (and one checkpointed block).
-WRAPPED_LAYER = "T5Block"
+
+class FsdpError(ValueError):
+  """A run that --fsdp cannot shard as asked."""
+
+
+def check_launch(environ: Mapping[str, str]) -> None:
+  """Raises FsdpError unless the process was started by torchrun.
+
+  check_launch({"LOCAL_RANK": "0", "WORLD_SIZE": "1"}) -> None
+  """
+  if "LOCAL_RANK" not in environ or "WORLD_SIZE" not in environ:
+    raise FsdpError("--fsdp runs under torchrun, one process per GPU: "
+                    "torchrun --nproc_per_node=N -m wt5.cli train ... --fsdp "
+                    "(N=1 on one GPU)")
 
 
 def fsdp_config() -> Dict[str, Any]:
@@ -198,7 +210,7 @@ SHARDED_OPTIMIZER = "optimizer_0"
 RECORD = "wt5_fsdp.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(FsdpError):
   """A sharded checkpoint that cannot be consolidated or resumed."""
 
 

@@ -314,6 +314,8 @@ def train(options: TrainOptions, out=None,
         "%s already holds checkpoints (the newest %s); pass --resume to "
         "continue from it, or choose another model_dir" % (
             options.model_dir, os.path.basename(resume_from)))
+  if options.fsdp:
+    fsdp_lib.check_launch(os.environ)
   if resume_from and options.fsdp:
     fsdp_lib.check_resume(resume_from, world_size())
   model, note = model_lib.load_model(options.model, vocab_size,
@@ -496,7 +498,7 @@ def run(args: argparse.Namespace) -> int:
       return 0 if memory is None or memory_plan.fits(p, memory) else 1
     summary = train(options)
   except (ExportError, model_lib.ModelError,
-          batching.BatchError, fsdp_lib.CheckpointError,
+          batching.BatchError, fsdp_lib.FsdpError,
           memory_plan.PlanError, attention.AttentionError) as e:
     print("wt5 train: %s" % e, file=sys.stderr)
     return 2
