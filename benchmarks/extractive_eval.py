@@ -44,7 +44,7 @@ import spacy
 
 from wt5 import metrics
 from wt5 import postprocessors
-from wt5 import tokenization
+from wt5 import word_spans
 
 # The 2020 oracle and the example generator live with the tests.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -110,7 +110,7 @@ def _evaluate(postprocess, metric, examples, checkpoints) -> Tuple[List[Any], Di
 def _cache_bytes() -> int:
   """Approximate bytes held by the token cache's entries."""
   total = 0
-  for text, entry in list(tokenization._cache.items()):
+  for text, entry in list(word_spans._cache.items()):
     total += (sys.getsizeof(text) + sys.getsizeof(entry) + sys.getsizeof(entry.starts)
               + sys.getsizeof(entry.ends) + sys.getsizeof(entry.codes) + 100)
   return total
@@ -120,7 +120,7 @@ def _library_times(examples, checkpoints, repeats: int) -> Tuple[List[Any], floa
   """The library's results and its fastest total time, from an empty cache."""
   best = float("inf")
   for _ in range(repeats):
-    tokenization.clear_cache()
+    word_spans.clear_cache()
     results, times = _evaluate(postprocessors.extractive_explanations,
                                metrics.extractive_explanations_metric,
                                examples, checkpoints)
@@ -159,11 +159,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
   gc.collect()
   gc.freeze()  # Keeps the reference results out of the timed collections.
-  tokenization.clear_cache()
+  word_spans.clear_cache()
   start = time.perf_counter()
-  tokenization.tokenize("warm up")  # Builds the spaCy tokenizer lazily.
+  word_spans.tokenize("warm up")  # Builds the spaCy tokenizer lazily.
   setup = time.perf_counter() - start
-  tokenization.clear_cache()
+  word_spans.clear_cache()
   library_results, library_times = _evaluate(
       postprocessors.extractive_explanations,
       metrics.extractive_explanations_metric, examples, checkpoints)
@@ -178,7 +178,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   print(f"{'total':32s} {reference_total:12.3f} {library_total:10.3f}")
   for index in range(len(checkpoints)):
     print(f"checkpoint {index}: {library_results[index + 1][1]}")
-  info = tokenization.cache_info()
+  info = word_spans.cache_info()
   print(f"token cache: {info}, about {_cache_bytes() / 2**20:.1f} MiB")
   print(f"peak RSS: {rss_after_reference / 1024:.0f} MiB after the reference, "
         f"{rss_after_library / 1024:.0f} MiB after the library")

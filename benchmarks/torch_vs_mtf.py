@@ -50,7 +50,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from wt5 import model_shapes
-from wt5.demo import command as demo
+from wt5.demo import demo_command as demo
 from wt5.mtf import binary as mtf_binary
 
 MIXTURE = "esnli_mnli_all_explanations"

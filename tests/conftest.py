@@ -23,7 +23,7 @@ import pytest
 import demo_registry as demo_registry_lib
 
 from wt5 import cli
-from wt5.demo import command as demo
+from wt5.demo import demo_command as demo
 
 DEMO_MIXTURES = ("esnli_mnli_all_explanations",
                  "movie_rationales_1000_explanations")

@@ -18,7 +18,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from wt5 import cli
-from wt5.export import command as export
+from wt5.export import export_command as export
 from wt5.formats import export as export_data
 from wt5.pytorch import model as model_lib
 

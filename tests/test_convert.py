@@ -32,7 +32,7 @@ import pytest
 import demo_registry as demo_registry_lib
 import no_tensorflow
 from wt5 import cli
-from wt5.export import command as export
+from wt5.export import export_command as export
 from wt5.formats import export as export_files
 from wt5.model_shapes import SHAPES
 from wt5.mtf import binary as mtf_binary

@@ -3,7 +3,7 @@
 import argparse
 import os
 
-from wt5.doctor import command as doctor
+from wt5.doctor import doctor_command as doctor
 
 NIGHTLY = ("tfds-nightly", "4.9.2.dev202308090034")
 REINSTALL_TFDS = ("pip install --force-reinstall --no-deps "

@@ -17,7 +17,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from wt5 import cli
-from wt5.demo import command as demo
+from wt5.demo import demo_command as demo
 from wt5.formats import eval_files
 from wt5.mtf import binary as mtf_binary
 from wt5 import metrics as wt5_metrics

@@ -11,7 +11,7 @@ import seqio
 
 import no_tensorflow
 from wt5 import cli
-from wt5.export import command as export
+from wt5.export import export_command as export
 from wt5 import vocab
 from wt5.formats import export as export_data
 from wt5.pytorch import decoding

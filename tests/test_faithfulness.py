@@ -25,7 +25,7 @@ import pytest
 
 import no_tensorflow
 from wt5 import cli
-from wt5.faithfulness import command as faith
+from wt5.faithfulness import faithfulness_command as faith
 from wt5.faithfulness import erase
 from wt5.faithfulness import label_scorer
 from wt5.faithfulness import scores
@@ -277,7 +277,7 @@ def _summary_and_scores(records_list):
 def movies(demo_registry):
   """Demo movie reviews exported; a tiny model trained; both models scored."""
   import io
-  from wt5.export import command as export
+  from wt5.export import export_command as export
   from wt5.faithfulness import records
   from wt5.pytorch import evaluate as evaluate_lib
   from wt5.pytorch import model as model_lib
@@ -534,7 +534,7 @@ def _first_example(movies):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_report_shows_the_faithfulness_table_and_probabilities(movies):
-  from wt5.report import command as report
+  from wt5.report import report_command as report
   eval_dir = os.path.join(movies["trained"], "validation_eval")
   html, problems = report.build_page([eval_dir])
   assert problems == []

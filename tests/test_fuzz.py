@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import reference_2020
 from wt5 import metrics
 from wt5 import postprocessors
-from wt5 import tokenization
+from wt5 import word_spans
 
 SEPARATOR = " explanation: "
 _SETTINGS = settings(max_examples=400, deadline=None, derandomize=True, database=None)
@@ -66,7 +66,7 @@ def _check_result(result, output, example):
   if isinstance(output, bytes):
     output = output.decode("utf-8")
   parts = output.split(SEPARATOR)
-  num_tokens = len(tokenization.tokenize(text.replace("\n", " ")))
+  num_tokens = len(word_spans.tokenize(text.replace("\n", " ")))
   assert set(result) == {"label", "overlap_spans", "span_array", "explanations"}
   assert result["label"] == parts[0]
   assert len(result["span_array"]) == num_tokens
@@ -142,7 +142,7 @@ def test_abstractive_never_raises(output, separator):
 @_SETTINGS
 @given(st.text(max_size=300))
 def test_token_offsets_match_the_text(text):
-  tokenized = tokenization.tokenize_with_offsets(text)
+  tokenized = word_spans.tokenize_with_offsets(text)
   tokens = tokenized.tokens
   if not _SPACY:
     import spacy

@@ -10,7 +10,7 @@ import pytest
 
 from wt5 import bleu
 from wt5.scoring import gated as gated_scores
-from wt5.scoring import command as scoring
+from wt5.scoring import score_command as scoring
 
 
 def extractive(label, spans, array):

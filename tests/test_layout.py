@@ -4,7 +4,8 @@ The order is read from the README ("### Import order"): a module may import
 the modules of its own package and of the packages on the lines above its
 own, never a package on its own line or below. Imports inside functions
 count as much as those at the top. A subcommand's module (`wt5.cli`'s
-table) is an entry point: no module of the package imports it.
+table) is an entry point: no module of the package imports it. Every
+subpackage's docstring names each of its modules.
 """
 
 import ast
@@ -136,7 +137,7 @@ def test_the_order_lists_every_subpackage_once_under_the_plugin(order):
 
 def test_every_import_goes_upward_in_the_order(order):
   entry_points = {module for module, _ in cli._SUBCOMMANDS.values()}
-  assert "wt5.pytorch.evaluate" in entry_points
+  assert "wt5.pytorch.evaluate_command" in entry_points
   assert violations(PACKAGE, order, entry_points) == []
 
 
@@ -147,19 +148,30 @@ def test_a_sideways_and_a_heavy_import_are_reported(order, tmp_path):
     (package / name / "__init__.py").write_text("")
   (package / "__init__.py").write_text("")
   (package / "answers.py").write_text("from wt5.formats import export\n")
-  (package / "export" / "command.py").write_text(
+  (package / "export" / "export_command.py").write_text(
       "from wt5 import answers\nfrom wt5.formats import export\n"
       "def f():\n  from ..pytorch import train\n")
   (package / "formats" / "export.py").write_text(
       "from . import model_dir\ndef f():\n  import torch\n")
   (package / "pytorch" / "train.py").write_text(
-      "from . import model\nfrom ..export import command\n")
-  assert violations(str(package), order, {"wt5.export.command"}) == [
+      "from . import model\nfrom ..export import export_command\n")
+  assert violations(str(package), order, {"wt5.export.export_command"}) == [
       "wt5/answers.py:1: wt5.answers imports wt5.formats.export (wt5.formats "
       "is not above wt5)",
-      "wt5/export/command.py:4: wt5.export.command imports wt5.pytorch.train "
-      "(wt5.pytorch is not above wt5.export)",
+      "wt5/export/export_command.py:4: wt5.export.export_command imports "
+      "wt5.pytorch.train (wt5.pytorch is not above wt5.export)",
       "wt5/formats/export.py:3: wt5.formats imports torch",
       "wt5/pytorch/train.py:2: wt5.pytorch.train imports the subcommand "
-      "module wt5.export.command",
+      "module wt5.export.export_command",
   ]
+
+
+@pytest.mark.parametrize("package", sorted(subpackages(PACKAGE)))
+def test_the_package_docstring_names_each_module(package):
+  directory = os.path.join(ROOT, *package.split("."))
+  with open(os.path.join(directory, "__init__.py"), encoding="utf-8") as f:
+    doc = ast.get_docstring(ast.parse(f.read())) or ""
+  modules = sorted(n for n in os.listdir(directory)
+                   if n.endswith(".py") and n != "__init__.py")
+  assert [m for m in modules if not re.search(r"\b%s\b" % re.escape(m), doc)
+          ] == []

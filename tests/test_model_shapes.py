@@ -7,7 +7,7 @@ import sys
 import no_tensorflow
 from wt5 import cli
 from wt5 import model_shapes
-from wt5.demo import command as demo
+from wt5.demo import demo_command as demo
 from wt5.mtf import binary as mtf_binary
 from wt5.pytorch import model as model_lib
 

@@ -21,7 +21,7 @@ import pytest
 
 import no_tensorflow
 from wt5 import cli
-from wt5.export import command as export
+from wt5.export import export_command as export
 from wt5.pytorch import evaluate as evaluate_lib
 from wt5.pytorch import train as train_lib
 from wt5.scoring import eval_dir as scoring

@@ -1,4 +1,4 @@
-"""Tests of wt5.postprocessors and wt5.tokenization."""
+"""Tests of wt5.postprocessors and wt5.word_spans."""
 
 import logging
 import random
@@ -8,7 +8,7 @@ import pytest
 
 import reference_2020
 from wt5 import postprocessors
-from wt5 import tokenization
+from wt5 import word_spans
 
 # abstractive_explanations
 
@@ -47,12 +47,12 @@ def test_empty_separator_is_an_error():
 
 
 def test_default_tokenizer_tokens():
-  assert tokenization.tokenize("I don't like it, Mr. Smith's cat!") == [
+  assert word_spans.tokenize("I don't like it, Mr. Smith's cat!") == [
       "I", "do", "n't", "like", "it", ",", "Mr.", "Smith", "'s", "cat", "!"]
 
 
 def test_tokenize_with_offsets():
-  tokenized = tokenization.tokenize_with_offsets("It's fine.  Really")
+  tokenized = word_spans.tokenize_with_offsets("It's fine.  Really")
   assert tokenized.tokens == ["It", "'s", "fine", ".", " ", "Really"]
   assert list(tokenized.starts) == [0, 2, 5, 9, 11, 12]
   assert list(tokenized.ends) == [2, 4, 9, 10, 12, 18]
@@ -60,59 +60,59 @@ def test_tokenize_with_offsets():
   assert tokenized.token(5) == "Really"
   assert tokenized.covering_span(3, 7) == (1, 3)
   assert tokenized.covering_span(10, 11) is None
-  assert tokenization.tokenize_with_offsets("a b a c").find(
-      tokenization.tokenize_with_offsets("a c")) == (2, 4)
-  assert tokenization.tokenize_with_offsets("a b").find(
-      tokenization.tokenize_with_offsets("")) == (0, 0)
-  assert tokenization.tokenize_with_offsets("a").find(
-      tokenization.tokenize_with_offsets("a b")) is None
+  assert word_spans.tokenize_with_offsets("a b a c").find(
+      word_spans.tokenize_with_offsets("a c")) == (2, 4)
+  assert word_spans.tokenize_with_offsets("a b").find(
+      word_spans.tokenize_with_offsets("")) == (0, 0)
+  assert word_spans.tokenize_with_offsets("a").find(
+      word_spans.tokenize_with_offsets("a b")) is None
 
 
 def test_tokenize_non_ascii_offsets():
-  tokenized = tokenization.tokenize_with_offsets("x😀. Ünïcødé")
+  tokenized = word_spans.tokenize_with_offsets("x😀. Ünïcødé")
   assert tokenized.tokens == ["x", "😀", ".", "Ünïcødé"]
   assert list(tokenized.starts) == [0, 1, 2, 4]
 
 
 def test_token_cache_is_bounded(monkeypatch):
-  tokenization.clear_cache()
-  monkeypatch.setattr(tokenization, "CACHE_MAX_TEXTS", 2)
-  monkeypatch.setattr(tokenization, "CACHE_MAX_CHARS", 10)
+  word_spans.clear_cache()
+  monkeypatch.setattr(word_spans, "CACHE_MAX_TEXTS", 2)
+  monkeypatch.setattr(word_spans, "CACHE_MAX_CHARS", 10)
   for text in ["one", "two", "one", "three", "two", "abcdefghijk"]:
-    tokenization.tokenize(text)
+    word_spans.tokenize(text)
   # "one" hit once; "three" evicted "two"; "abcdefghijk" (11 > 10) not kept.
-  assert tokenization.cache_info() == {
+  assert word_spans.cache_info() == {
       "hits": 1, "misses": 5, "texts": 2, "chars": 8, "max_texts": 2,
       "max_chars": 10}
-  tokenization.clear_cache()
-  assert tokenization.cache_info()["texts"] == 0
+  word_spans.clear_cache()
+  assert word_spans.cache_info()["texts"] == 0
 
 
 def test_token_cache_limits_from_environment(monkeypatch):
-  tokenization.clear_cache()
+  word_spans.clear_cache()
   monkeypatch.setenv("WT5_TOKENIZER_CACHE_TEXTS", "1")
   monkeypatch.setenv("WT5_TOKENIZER_CACHE_CHARS", "0")
-  tokenization.tokenize("not kept")
-  assert tokenization.cache_info()["texts"] == 0
+  word_spans.tokenize("not kept")
+  assert word_spans.cache_info()["texts"] == 0
   monkeypatch.setenv("WT5_TOKENIZER_CACHE_CHARS", "100")
-  tokenization.tokenize("a")
-  tokenization.tokenize("b")
-  info = tokenization.cache_info()
+  word_spans.tokenize("a")
+  word_spans.tokenize("b")
+  info = word_spans.cache_info()
   assert (info["texts"], info["max_texts"], info["max_chars"]) == (1, 1, 100)
   monkeypatch.setenv("WT5_TOKENIZER_CACHE_TEXTS", "many")
   with pytest.raises(ValueError, match="WT5_TOKENIZER_CACHE_TEXTS must be an integer"):
-    tokenization.tokenize("c")
-  tokenization.clear_cache()
+    word_spans.tokenize("c")
+  word_spans.clear_cache()
 
 
 def test_spacy_tokenizer_is_rebuilt_without_changing_tokens(monkeypatch):
-  tokenization.clear_cache()
-  monkeypatch.setattr(tokenization, "SPACY_RESET_CHARS", 5)
-  monkeypatch.setattr(tokenization, "CACHE_MAX_TEXTS", 0)
-  first = tokenization._get_spacy_tokenizer()
-  assert tokenization.tokenize("Don't stop.") == ["Do", "n't", "stop", "."]
-  assert tokenization._get_spacy_tokenizer() is not first
-  assert tokenization.tokenize("Don't stop.") == ["Do", "n't", "stop", "."]
+  word_spans.clear_cache()
+  monkeypatch.setattr(word_spans, "SPACY_RESET_CHARS", 5)
+  monkeypatch.setattr(word_spans, "CACHE_MAX_TEXTS", 0)
+  first = word_spans._get_spacy_tokenizer()
+  assert word_spans.tokenize("Don't stop.") == ["Do", "n't", "stop", "."]
+  assert word_spans._get_spacy_tokenizer() is not first
+  assert word_spans.tokenize("Don't stop.") == ["Do", "n't", "stop", "."]
 
 
 # extractive_explanations
@@ -290,7 +290,7 @@ def test_custom_match_fn_and_tokenizer():
       "positive explanation: good explanation: od, go", tokenizer_fn=str.split,
       example=example, is_target=True)["overlap_spans"] == [(3, 4), (2, 4)]
   assert postprocessors.extractive_explanations(
-      "positive explanation: good", tokenizer_fn=tokenization.tokenize,
+      "positive explanation: good", tokenizer_fn=word_spans.tokenize,
       example=example)["overlap_spans"] == [(3, 4)]
 
 
@@ -368,7 +368,7 @@ def _adversarial_examples(count, seed):
 def test_fast_path_equals_reference():
   import spacy
   reference_tokenizer = spacy.blank("en").tokenizer
-  tokenization.clear_cache()
+  word_spans.clear_cache()
   cases = _adversarial_examples(300, seed=7)
   examples = reference_2020.make_examples(12, seed=3)
   cases += [(e["targets"], e, True) for e in examples]
@@ -388,8 +388,8 @@ def test_fast_path_equals_reference():
 def test_long_and_short_texts_get_the_same_token_codes():
   # Texts over 64 tokens take the numpy path, shorter ones plain Python.
   words = ["Don't", "U.S.", "naïve", "😀", "the", "cat"]
-  short = tokenization.tokenize_with_offsets(" ".join(words))
-  long_text = tokenization.tokenize_with_offsets(" ".join(words * 20))
+  short = word_spans.tokenize_with_offsets(" ".join(words))
+  long_text = word_spans.tokenize_with_offsets(" ".join(words * 20))
   assert (len(short), len(long_text)) == (7, 140)
   assert long_text.codes == short.codes * 20
-  assert long_text.find(tokenization.tokenize_with_offsets("cat Don't U.S.")) == (6, 10)
+  assert long_text.find(word_spans.tokenize_with_offsets("cat Don't U.S.")) == (6, 10)

@@ -25,7 +25,7 @@ import seqio
 import no_tensorflow
 from wt5 import cli
 from wt5.formats import eval_files
-from wt5.export import command as export
+from wt5.export import export_command as export
 from wt5.scoring import eval_dir as scoring
 from wt5.formats import export as export_data
 from wt5.formats.model_dir import ModelDir
@@ -311,7 +311,7 @@ def _report_examples(html):
 def test_counterfactual_test_of_the_trained_model(run, capsys):
   """`wt5 faithfulness --counterfactual` at both checkpoints, and the report."""
   from wt5.faithfulness import counterfactual
-  from wt5.report import command as report
+  from wt5.report import report_command as report
   capsys.readouterr()
   assert cli.main(["faithfulness", "--counterfactual", "--model_dir",
                    run["model_dir"], "--export", run["export"], "--step",
@@ -424,7 +424,7 @@ def test_simulatability_of_label_copying_and_empty_explanations(
     assert "60, %+.3f" % (accuracy["XE"] - accuracy["X"]) in printed
     assert "0, n/a" in printed
     # The report shows the table and each example's simulated labels.
-    from wt5.report import command as report
+    from wt5.report import report_command as report
     html, problems = report.build_page([os.path.join(model_dir,
                                                      "validation_eval")])
     assert problems == []

@@ -26,10 +26,10 @@ def test_highlight_segments():
   assert examples.highlight_segments("a b", [1, 0, 0], [0, 0, 0]) is None
 
 
-def test_as_text():
-  assert examples.as_text(b"caf\xc3\xa9") == "café"
-  assert examples.as_text(3) == "3"
-  assert examples.as_text(None) == ""
+def test_display_text():
+  assert examples.display_text(b"caf\xc3\xa9") == "café"
+  assert examples.display_text(3) == "3"
+  assert examples.display_text(None) == ""
 
 
 def test_aggregate_and_format():

@@ -19,7 +19,7 @@ from wt5 import cli
 from wt5.formats import eval_files
 from wt5 import postprocessors
 from wt5.scoring import output as scoring
-from wt5 import tokenization
+from wt5 import word_spans
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu",
@@ -323,7 +323,7 @@ def test_report_of_the_demo_eval_dir(browser, demo_run, tmp_path):
     char_class = []
     for piece, cls in pieces:
       char_class.extend([cls] * len(piece))
-    tokens = tokenization.tokenize_with_offsets(text)
+    tokens = word_spans.tokenize_with_offsets(text)
     gold = targets[index]["span_array"]
     predicted = predictions[index]["span_array"]
     assert len(tokens) == len(gold)

@@ -21,7 +21,7 @@ from t5.data import postprocessors as t5_postprocessors
 from wt5 import cli
 from wt5 import dotted
 from wt5 import postprocessors
-from wt5.scoring import command as scoring
+from wt5.scoring import score_command as scoring
 from wt5.scoring import eval_dir as eval_dir_lib
 from wt5.formats import eval_files
 from wt5.scoring import metric_fns
@@ -522,7 +522,7 @@ def test_outputs_of_non_finite_values_and_table():
 
 
 def test_importing_the_module_stays_light():
-  code = ("import sys, wt5.scoring.command; print(sorted(m for m in ('tensorflow', "
+  code = ("import sys, wt5.scoring.score_command; print(sorted(m for m in ('tensorflow', "
           "'seqio', 't5', 'matplotlib', 'mesh_tensorflow') if m in sys.modules))")
   result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, check=True, timeout=120)

@@ -13,18 +13,18 @@ import sys
 from typing import List, Optional
 
 _SUBCOMMANDS = {
-    "demo": ("wt5.demo.command", "Train and evaluate a small WT5 model end to end on the CPU."),
-    "data": ("wt5.datasets.command", "Write the embedded WT5 demo datasets in TFDS format, or prepare Amazon reviews from TSV files."),
-    "score": ("wt5.scoring.command", "Re-score a t5_mesh_transformer eval directory offline."),
-    "report": ("wt5.report.command", "Render eval directories as one self-contained HTML page."),
-    "export": ("wt5.export.command", "Write a task or mixture split to JSON Lines files."),
+    "demo": ("wt5.demo.demo_command", "Train and evaluate a small WT5 model end to end on the CPU."),
+    "data": ("wt5.datasets.data_command", "Write the embedded WT5 demo datasets in TFDS format, or prepare Amazon reviews from TSV files."),
+    "score": ("wt5.scoring.score_command", "Re-score a t5_mesh_transformer eval directory offline."),
+    "report": ("wt5.report.report_command", "Render eval directories as one self-contained HTML page."),
+    "export": ("wt5.export.export_command", "Write a task or mixture split to JSON Lines files."),
     "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
-    "evaluate": ("wt5.pytorch.evaluate", "Decode PyTorch checkpoints into t5 eval files."),
-    "convert": ("wt5.mtf.convert", "Convert a T5 between Mesh TensorFlow checkpoints and Hugging Face."),
-    "doctor": ("wt5.doctor.command", "Check this environment for known T5-stack problems."),
-    "faithfulness": ("wt5.faithfulness.command", "ERASER comprehensiveness, sufficiency and AOPC of extractive rationales."),
+    "evaluate": ("wt5.pytorch.evaluate_command", "Decode PyTorch checkpoints into t5 eval files."),
+    "convert": ("wt5.mtf.convert_command", "Convert a T5 between Mesh TensorFlow checkpoints and Hugging Face."),
+    "doctor": ("wt5.doctor.doctor_command", "Check this environment for known T5-stack problems."),
+    "faithfulness": ("wt5.faithfulness.faithfulness_command", "ERASER comprehensiveness, sufficiency and AOPC of extractive rationales."),
     "simulatability": ("wt5.faithfulness.simulatability", "Leakage-adjusted simulatability (LAS) of abstractive explanations."),
-    "lengths": ("wt5.custom.command", "Measure a custom task's token lengths; write its sequence-length gin file."),
+    "lengths": ("wt5.custom.lengths_command", "Measure a custom task's token lengths; write its sequence-length gin file."),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from absl import logging
 
 from wt5 import answers
-from wt5 import tokenization
+from wt5 import word_spans
 from wt5.answers import EXPLANATION_SEPARATOR
 _INPUT_PREVIEW_CHARS = 200
 
@@ -150,13 +150,13 @@ class _SpacyLocator:
   """Locates explanations in one input text with the cached spaCy tokens."""
 
   def __init__(self, text: str, match_fn: Optional[MatchFn]):
-    self._input = tokenization.tokenize_with_offsets(text)
+    self._input = word_spans.tokenize_with_offsets(text)
     self._match_fn = match_fn
     self._input_tokens: Optional[List[str]] = None
     self.num_tokens = len(self._input)
 
   def _match(self, explanation: str) -> Any:
-    tokenized = tokenization.tokenize_with_offsets(explanation)
+    tokenized = word_spans.tokenize_with_offsets(explanation)
     if self._match_fn is None:
       return self._input.find(tokenized)
     if self._input_tokens is None:
@@ -281,7 +281,7 @@ def extractive_explanations(
   whose text does not occur raises `RationaleNotFoundError`; one that occurs
   but touches no token (spaces only) is dropped.
 
-  The default tokenizer is spaCy's English tokenizer (`wt5.tokenization`);
+  The default tokenizer is spaCy's English tokenizer (`wt5.word_spans`);
   each distinct input text is tokenized once per process (bounded cache) and
   matching is linear in the input length. A custom `tokenizer_fn` maps a
   string to tokens; a custom `match_fn` returns a span `(start, end)` or a
@@ -295,7 +295,7 @@ def extractive_explanations(
   parts = _split_output(output, separator)
   label, explanations = parts[0], _dedupe(parts[1:])
   text = _input_text(example)
-  if tokenizer_fn is None or tokenizer_fn is tokenization.tokenize:
+  if tokenizer_fn is None or tokenizer_fn is word_spans.tokenize:
     locator = _SpacyLocator(text, match_fn)
   else:
     locator = _GenericLocator(text, tokenizer_fn, match_fn)

@@ -14,6 +14,15 @@
 
 Importing this module registers every WT5 task and mixture (`wt5.mixtures`);
 registering a custom task reads no data.
+
+  registration.py    `add_abstractive_task`, `add_extractive_task`: the tasks
+                     and mixtures of a dataset
+  source.py          the files of a split, read into records
+  readers.py         JSON Lines, CSV, TSV and TFDS rows
+  fields.py          one row -> one record (input texts, label, explanations)
+  preprocessor.py    records -> WT5 inputs and targets (graph mode)
+  lengths.py         measuring a task's token lengths; its gin file
+  lengths_command.py `wt5 lengths`: the command line
 """
 
 from wt5.custom.lengths import sequence_lengths

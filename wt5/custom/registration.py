@@ -34,9 +34,9 @@ from wt5 import metrics
 from wt5 import mixtures
 from wt5 import postprocessors
 from wt5 import tasks
-from wt5.custom import examples
+from wt5.custom import preprocessor
 from wt5.custom import source as source_lib
-from wt5.custom.records import Fields
+from wt5.custom.fields import Fields
 
 EVAL_SPLITS = ("validation", "test")
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
@@ -88,7 +88,7 @@ class CustomTask:
       skip = labels
     return tasks.Family(
         source=self.source,
-        preprocessor=functools.partial(examples.explanation_example,
+        preprocessor=functools.partial(preprocessor.explanation_example,
                                        field_names=self.fields.inputs),
         postprocessor=postprocessor,
         metrics=metric_fns,

@@ -24,7 +24,7 @@ import seqio
 import tensorflow.compat.v2 as tf
 
 from wt5.custom import readers
-from wt5.custom.records import Fields
+from wt5.custom.fields import Fields
 
 ON_ERROR = ("raise", "skip")
 _SLICE = re.compile(r"^([^\[\]]+)(?:\[(\d*):(\d*)\])?$")

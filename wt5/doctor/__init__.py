@@ -1,5 +1,6 @@
 """`wt5 doctor`: checks an environment for the T5 stack's known traps.
 
-  command.py     the checks, their fixes and the subcommand
-  probe.py       imports the stack in a child process (`python -m wt5.doctor.probe`)
+  doctor_command.py  the checks, their fixes and the subcommand
+  probe.py           imports the stack in a child process
+                     (`python -m wt5.doctor.probe`)
 """

@@ -2,10 +2,17 @@
 
 Nothing here imports TensorFlow or t5 (the PyTorch route's rule):
 
-  scores.py        comprehensiveness, sufficiency, AOPC, bootstrap intervals
-  label_scorer.py  class probabilities by teacher forcing the label tokens
-  erase.py         removing or keeping passage tokens of an input
-  command.py       `wt5 faithfulness`: per-example JSONL and a printed table
-  insertions.py    word insertions into text fields; the mention rule
-  counterfactual.py  `wt5 faithfulness --counterfactual` (abstractive tasks)
+  faithfulness_command.py  `wt5 faithfulness`: per-example JSONL and a
+                           printed table
+  scores.py                comprehensiveness, sufficiency, AOPC, bootstrap
+                           intervals
+  label_scorer.py          class probabilities by teacher forcing the label
+                           tokens
+  erase.py                 removing or keeping passage tokens of an input
+  records.py               the `<task>_<step>_faithfulness.jsonl` files:
+                           reading and summarising them
+  insertions.py            word insertions into text fields; the mention rule
+  counterfactual.py        `wt5 faithfulness --counterfactual` (abstractive
+                           tasks)
+  words/                   the word lists of the insertions
 """

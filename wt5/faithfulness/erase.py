@@ -1,7 +1,7 @@
 """Removing or keeping passage tokens of a WT5 input, and re-tokenizing it.
 
 The tokens are the ones the extractive postprocessor used: spaCy's
-(`wt5.tokenization`) over the input text with newlines read as spaces, so a
+(`wt5.word_spans`) over the input text with newlines read as spaces, so a
 `span_array` from an eval file marks them one to one. Only the passage's
 tokens are ever removed; the task prefix stays, and so do MultiRC's question
 and answer:
@@ -30,7 +30,7 @@ removing them changes nothing; the percentages of AOPC still count them
 import dataclasses
 from typing import Any, List, Optional, Sequence, Tuple
 
-from wt5 import tokenization
+from wt5 import word_spans
 
 PREFIX_END = ": "
 MULTIRC_FIELD = "passage: "
@@ -103,7 +103,7 @@ def split_input(text: str) -> Passage:
   stop=6, ...): "explain", "sentiment", "review", ":" are tokens 0 to 3.
   """
   begin, end = passage_bounds(text)
-  tokens = tokenization.tokenize_with_offsets(text.replace("\n", " "))
+  tokens = word_spans.tokenize_with_offsets(text.replace("\n", " "))
   starts, ends = tuple(tokens.starts), tuple(tokens.ends)
   first = next((i for i, s in enumerate(starts) if s >= begin), len(starts))
   stop = first

@@ -244,11 +244,11 @@ def mentions(explanations: Sequence[str], word: str) -> bool:
   mentions(["A man is a person."], "tall") -> False
   mentions(["Tallness is not stated."], "tall") -> False
   """
-  from wt5 import tokenization
+  from wt5 import word_spans
   forms = word_forms(word)
   return any(token.lower() in forms
              for explanation in explanations
-             for token in tokenization.tokenize(explanation))
+             for token in word_spans.tokenize(explanation))
 
 
 def flip_counts(records: Sequence[Dict[str, bool]]) -> Tuple[int, int]:

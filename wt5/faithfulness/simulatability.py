@@ -93,7 +93,7 @@ def simulator_examples(kind: str, examples: Sequence[Mapping[str, Any]],
                        predictions: Sequence[Mapping[str, Any]],
                        processor: Any, lengths: Mapping[str, int],
                        eos_id: int, name: str) -> List[Dict[str, Any]]:
-  """The export records of one simulator kind (`wt5.export.files` format)."""
+  """The export records of one simulator kind (`wt5.formats.export` format)."""
   records = []
   for example, prediction in zip(examples, predictions):
     text = simulation.simulator_input(kind, example["inputs_pretokenized"],

@@ -254,7 +254,7 @@ class EvaluatedExample:
   target: str
 
 
-def read_examples(eval_dir: str, task: str, step: int,
+def read_evaluated_examples(eval_dir: str, task: str, step: int,
                   limit: int) -> List[EvaluatedExample]:
   """The first `limit` eval examples of `task` with the predictions at `step`."""
   inputs = read_values(task_file(eval_dir, task, "inputs"))

@@ -1,9 +1,9 @@
 """WT5 with PyTorch: Hugging Face T5 trained and evaluated on WT5 exports.
 
-`wt5 export` (`wt5.export.command`, which needs TensorFlow) writes the examples
-of a registered task or mixture; everything in this package reads those files
-(`wt5.formats.export`) and imports neither TensorFlow nor t5, so that it runs on
-GPU machines where the TF 2.12 stack cannot be installed:
+`wt5 export` (which needs TensorFlow) writes the examples of a registered
+task or mixture; everything in this package reads those files
+(`wt5.formats.export`) and imports neither TensorFlow nor t5, so that it runs
+on GPU machines where the TF 2.12 stack cannot be installed:
 
   model.py       model presets, loading a checkpoint, vocabulary checks
   batching.py    padding export examples into model batches; the loss
@@ -13,5 +13,6 @@ GPU machines where the TF 2.12 stack cannot be installed:
                  and columns, sharded and consolidated checkpoints
   memory_plan.py `wt5 train --plan`: the memory per device of a run
   decoding.py    greedy decoding and SentencePiece ids -> text, as seqio decodes
-  evaluate.py    `wt5 evaluate`: decodes checkpoints into t5-format eval files
+  evaluate.py    decoding checkpoints into t5-format eval files
+  evaluate_command.py  `wt5 evaluate`: the command line
 """

@@ -25,7 +25,6 @@ be imported here (one of t5's, where TensorFlow is absent) is decoded into
 those files into the usual ones.
 """
 
-import argparse
 import dataclasses
 import functools
 import json
@@ -38,7 +37,7 @@ from wt5 import answers
 from wt5 import dotted
 from wt5.formats import eval_files
 from wt5.formats.export import Export, ExportError
-from wt5.formats.model_dir import ModelDir, ModelDirError
+from wt5.formats.model_dir import ModelDir
 from wt5.pytorch.decoding import decode_examples, sentencepiece_processor
 from wt5.scoring import metric_fns as metric_fns_lib
 
@@ -298,43 +297,3 @@ def postprocess_decoded(model_dir: str, export_dir: str,
     write_predictions(eval_dir, task, int(step), examples, decoded, postprocess)
     written.append("%s_%s_predictions" % (task, step))
   return written
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-  """The options of `wt5 evaluate`."""
-  parser.add_argument("--model_dir", required=True,
-                      help="A `wt5 train` model directory.")
-  parser.add_argument("--export", dest="export_dir", required=True,
-                      help="A `wt5 export` directory holding the split.")
-  parser.add_argument("--split", default="validation")
-  parser.add_argument("--step", type=int, action="append", default=None,
-                      help="Checkpoint step to decode (repeatable; default all).")
-  parser.add_argument("--task", action="append", default=None,
-                      help="Task to evaluate (repeatable; default all with "
-                      "metrics).")
-  parser.add_argument("--batch_size", type=int, default=32)
-  parser.add_argument("--vocab_model", default=None,
-                      help="Local SentencePiece model, if the export's is not "
-                      "readable here.")
-  parser.add_argument("--from_decoded", action="store_true",
-                      help="Postprocess `<task>_<step>_decoded` files written "
-                      "where a postprocessor was not importable.")
-
-
-def run(args: argparse.Namespace) -> int:
-  """Runs `wt5 evaluate`."""
-  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `wt5 train`
-  try:
-    if args.from_decoded:
-      for name in postprocess_decoded(args.model_dir, args.export_dir,
-                                      args.split):
-        print("wrote %s" % name)
-      return 0
-    evaluate(args.model_dir, args.export_dir, args.split, args.step,
-             args.task, args.batch_size, args.vocab_model)
-  except (ExportError, ModelDirError, eval_files.EvalFileError) as e:
-    print("wt5 evaluate: %s" % e, file=sys.stderr)
-    return 2
-  eval_dir = ModelDir(args.model_dir).eval_dir(args.split)
-  print("Wrote %s; re-score with `wt5 score %s`" % (eval_dir, eval_dir))
-  return 0

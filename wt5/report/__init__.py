@@ -1,6 +1,11 @@
 """`wt5 report`: an evaluation as one self-contained HTML page.
 
-`command` (the subcommand: arguments, rendering), `summary` (scores of one or
-more runs: mean ± standard deviation, curves) and `examples` (the examples of
-one checkpoint, with the rationale highlights); `templates/` holds the page.
+  report_command.py        `wt5 report`: arguments, reading, rendering
+  summary.py               scores of one or more runs: mean ± standard
+                           deviation, curves
+  examples.py              the examples of one checkpoint, with the rationale
+                           highlights
+  faithfulness_section.py  the tables and per-example probabilities of
+                           `wt5 faithfulness` files
+  templates/               the page
 """

@@ -36,10 +36,11 @@ from wt5.scoring import gated as gated_scores
 NONE, GOLD, PREDICTED, BOTH = 0, 1, 2, 3
 
 
-def as_text(value: Any) -> str:
+def display_text(value: Any) -> str:
   """A label, input or explanation as text: bytes as UTF-8, others by str().
 
-  as_text(b"caf\\xc3\\xa9") -> "café"; as_text(1) -> "1"; as_text(None) -> "".
+  display_text(b"caf\\xc3\\xa9") -> "café"; display_text(1) -> "1";
+  display_text(None) -> "".
   """
   return "" if value is None else answers.as_text(value)
 
@@ -64,22 +65,22 @@ def read_inputs(path: str) -> List[str]:
     values = lines
   if not all(isinstance(v, (str, bytes)) for v in values):
     values = lines
-  return [as_text(v).replace("\n", " ") for v in values]
+  return [display_text(v).replace("\n", " ") for v in values]
 
 
 def highlight_segments(text: str, gold: Sequence[int], predicted: Sequence[int]
                        ) -> Optional[List[Tuple[str, int]]]:
   """Cuts `text` into runs of one highlight class from two token 0/1 arrays.
 
-  Tokens are spaCy's (`wt5.tokenization`), as the extractive postprocessor
+  Tokens are spaCy's (`wt5.word_spans`), as the extractive postprocessor
   used them; the space between two tokens of one class takes that class.
   highlight_segments("a fun , good film", [0,1,0,0,0], [0,1,0,1,0]) ->
   [("a ", 0), ("fun", 3), (" , ", 0), ("good", 2), (" film", 0)].
   Returns None when the arrays do not have one value per token (the input
   file does not match the spans).
   """
-  from wt5 import tokenization
-  tokens = tokenization.tokenize_with_offsets(text)
+  from wt5 import word_spans
+  tokens = word_spans.tokenize_with_offsets(text)
   n = len(tokens)
   if len(gold) != n or len(predicted) != n:
     return None
@@ -117,14 +118,14 @@ def extractive_example(index: int, text: Optional[str],
                                   prediction["span_array"])
   return {
       "index": index,
-      "gold_label": as_text(target.get("label")),
-      "predicted_label": as_text(prediction.get("label")),
+      "gold_label": display_text(target.get("label")),
+      "predicted_label": display_text(prediction.get("label")),
       "correct": scores["accuracy"] == 100.0,
       "span_f1": finite(scores["f1"]),
       "token_f1": finite(scores["partial match f1"]),
-      "gold_explanations": [as_text(e) for e in target.get("explanations", [])],
+      "gold_explanations": [display_text(e) for e in target.get("explanations", [])],
       "predicted_explanations": [
-          as_text(e) for e in prediction.get("explanations", [])],
+          display_text(e) for e in prediction.get("explanations", [])],
       "segments": segments,
       "input": text if segments is None else None,
   }
@@ -136,12 +137,12 @@ def abstractive_example(index: int, text: Optional[str],
   """The report record of one abstractive example (see the module doc)."""
   return {
       "index": index,
-      "gold_label": as_text(target.get("label")),
-      "predicted_label": as_text(prediction.get("label")),
+      "gold_label": display_text(target.get("label")),
+      "predicted_label": display_text(prediction.get("label")),
       "correct": gated_scores.label_correct(target, prediction),
       "input": text,
       "predicted_explanation": gated_scores.explanation_text(prediction, 0),
-      "references": [as_text(e) for e in target.get("explanations", [])],
+      "references": [display_text(e) for e in target.get("explanations", [])],
       "bleu": finite(gated_scores.example_sentence_bleu(target, prediction)),
   }
 
@@ -151,8 +152,8 @@ def plain_example(index: int, text: Optional[str], target: Any,
   """The record of an example without explanations (e.g. a class id)."""
   return {
       "index": index,
-      "gold_label": as_text(target),
-      "predicted_label": as_text(prediction),
+      "gold_label": display_text(target),
+      "predicted_label": display_text(prediction),
       "correct": target == prediction,
       "input": text,
   }

@@ -1,6 +1,6 @@
 """The graph-mode preprocessor of custom WT5 tasks: records to inputs/targets.
 
-A record (see `wt5.custom.records`) holds the input texts, the label name and
+A record (see `wt5.custom.fields`) holds the input texts, the label name and
 the explanations. The strings are the 2020 formats: the inputs are the
 prefix followed by `" <field>: <text>"` for each input field, the targets the
 label joined with its explanations by `" explanation: "`:

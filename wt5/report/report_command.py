@@ -13,7 +13,8 @@ inline; readable offline):
   `wt5.scoring.gated`), as mean ± sample standard deviation over the runs when
   there are several, and the curves over the steps;
 - per task, when `wt5 faithfulness` files are in the first eval directory,
-  ERASER's faithfulness table of each scored step (`wt5.report.faithfulness`);
+  ERASER's faithfulness table of each scored step
+  (`wt5.report.faithfulness_section`);
 - per task, when `wt5 faithfulness --counterfactual` or `wt5
   simulatability` files are in the first eval directory, their tables, and
   in each abstractive example the label flips with their explanations and
@@ -42,7 +43,7 @@ from wt5.formats import eval_files
 from wt5.scoring import eval_dir as scoring
 from wt5.report import examples as examples_lib
 from wt5.report import explanation_tests
-from wt5.report import faithfulness as faithfulness_lib
+from wt5.report import faithfulness_section
 from wt5.report import summary as summary_lib
 
 _TEMPLATES = "templates"
@@ -121,7 +122,8 @@ def build_page(eval_dirs: Sequence[str], step: Optional[int] = None,
   examples, example_problems = collect_examples(eval_dirs[0], step)
   problems.extend(p for p in example_problems if p not in problems)
   tasks = task_sections(summary_lib.aggregate(runs), len(runs), examples)
-  problems.extend(faithfulness_lib.add_to_page(tasks, examples, eval_dirs[0]))
+  problems.extend(faithfulness_section.add_to_page(tasks, examples,
+                                                   eval_dirs[0]))
   problems.extend(explanation_tests.add_to_page(tasks, examples, eval_dirs[0]))
   data = {"pageSize": page_size,
           "tasks": {t["id"]: t["examples"] for t in tasks if t["examples"]}}

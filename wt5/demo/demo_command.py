@@ -361,7 +361,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout
       step = max(s for m in result.metrics[task].values() for s in m)
       _phase(out, "%s at step %d: first %d validation examples" % (
           task, step, options.num_examples))
-      out.write(format_examples(eval_files.read_examples(
+      out.write(format_examples(eval_files.read_evaluated_examples(
           eval_dir, task, step, options.num_examples)) + "\n")
   out.write("\nAll outputs are in %s (commands: %s, logs: %s).\n"
             "Finished in %.0f s.\n" % (output_dir, commands_path, log_dir,

@@ -1,4 +1,6 @@
-"""The default tokenizer of the extractive postprocessor: spaCy's English rules.
+"""Words and their character spans, as the extractive postprocessor splits text: spaCy's English rules.
+
+Not SentencePiece (that is `wt5.vocab`).
 
 `tokenize(text)` returns the token texts that spaCy's English tokenizer
 (`spacy.blank("en")`, the same tokens as `en_core_web_sm` without a model
