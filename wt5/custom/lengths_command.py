@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Dict, List
 
+from wt5 import cli_options
+
 
 def _data_file(text: str) -> List[str]:
   """_data_file("train=a.jsonl") -> ["train", "a.jsonl"]."""
@@ -28,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--module_import", action="append", default=[],
                       required=True,
                       help="A module that registers the task (repeatable).")
-  parser.add_argument("--split", default="train")
+  cli_options.SPLIT.add(parser, default="train")
   parser.add_argument("--data_file", action="append", type=_data_file,
                       default=[], metavar="SPLIT=PATH",
                       help="Measure these files instead of the task's own "

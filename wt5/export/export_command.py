@@ -31,6 +31,7 @@ import sys
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from wt5 import answers
+from wt5 import cli_options
 from wt5 import dotted
 from wt5.formats import eval_files
 from wt5.formats import export as export_format
@@ -235,8 +236,7 @@ def export(name: str, split: str, output_dir: str,
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   """The options of `wt5 export`."""
   parser.add_argument("name", help="A registered WT5 task or mixture.")
-  parser.add_argument("--split", default="train",
-                      help="The split to export (default train).")
+  cli_options.SPLIT.add(parser, default="train")
   parser.add_argument("--output_dir", required=True,
                       help="Directory of the export (manifest.json and files).")
   parser.add_argument("--sequence_length", type=parse_sequence_length,

@@ -41,6 +41,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from wt5 import cli_options
 from wt5.faithfulness import counterfactual
 from wt5.faithfulness import erase
 from wt5.faithfulness import insertions
@@ -378,20 +379,16 @@ def describe(task: str, step: int, split: str,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   """The options of `wt5 faithfulness`."""
-  parser.add_argument("--model_dir", required=True,
-                      help="A model directory with checkpoint-<step> "
-                      "directories and `wt5 evaluate`'s eval files.")
-  parser.add_argument("--export", dest="export_dir", required=True,
-                      help="The `wt5 export` directory the model was "
-                      "evaluated on.")
-  parser.add_argument("--split", default="validation")
-  parser.add_argument("--step", type=int, action="append", default=None,
-                      help="Checkpoint step (repeatable; default the newest).")
-  parser.add_argument("--task", action="append", default=None,
-                      help="Extractive task (repeatable; default all).")
-  parser.add_argument("--batch_size", type=int, default=32,
-                      help="Inputs per forward pass (memory is bounded by "
-                      "this times the number of labels).")
+  for option in (cli_options.MODEL_DIR, cli_options.EXPORT, cli_options.SPLIT):
+    option.add(parser)
+  cli_options.STEP.add(parser, help="Checkpoint step (repeatable; default "
+                       "the newest).")
+  cli_options.TASK.add(parser, help="Task (repeatable; default every "
+                       "extractive task, or with --counterfactual every "
+                       "abstractive one).")
+  cli_options.BATCH_SIZE.add(parser, help="Inputs per forward pass (memory "
+                             "is bounded by this times the number of "
+                             "labels).")
   parser.add_argument("--seed", type=int, default=0,
                       help="Seed of the random rationales, the tie-breaking "
                       "and the bootstrap.")
@@ -402,9 +399,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "of the split's targets).")
   parser.add_argument("--limit", type=int, default=None,
                       help="Score only the first N examples of each task.")
-  parser.add_argument("--vocab_model", default=None,
-                      help="Local SentencePiece model, if the export's is not "
-                      "readable here.")
+  cli_options.VOCAB_MODEL.add(parser)
   parser.add_argument("--no_progress", action="store_true",
                       help="Do not draw the progress bar.")
   parser.add_argument("--counterfactual", action="store_true",

@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 
+from wt5 import cli_options
 from wt5 import vocab_setting
 from wt5.mtf.checkpoint_names import UnsupportedModelError
 from wt5.mtf.convert import (RECORD, VOCAB_FILE, ConvertError, describe,
@@ -20,13 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--output_dir", required=True)
   parser.add_argument("--to", choices=("hf", "mtf"), default="hf",
                       help="hf: Mesh TF -> Hugging Face (default); mtf: back.")
-  parser.add_argument("--step", type=int, default=None,
-                      help="Checkpoint step (default: the newest).")
-  parser.add_argument("--vocab_model", default=None,
-                      help="SentencePiece model the Mesh TF model was trained "
-                      "with, copied as spiece.model (default: $%s, else "
-                      "T5's default, recorded only)." %
-                      vocab_setting.VOCAB_ENV)
+  cli_options.ONE_STEP.add(parser)
+  cli_options.VOCAB_MODEL.add(
+      parser, help="SentencePiece model the Mesh TF model was trained with, "
+      "copied as spiece.model (default: $%s, else T5's default, recorded "
+      "only)." % vocab_setting.VOCAB_ENV)
   parser.add_argument("--dtype", choices=("float32", "bfloat16"),
                       default=None, help="--to mtf: the checkpoint's dtype "
                       "(default: the one recorded by the conversion to "

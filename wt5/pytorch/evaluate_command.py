@@ -7,27 +7,19 @@ import argparse
 import os
 import sys
 
+from wt5 import cli_options
 from wt5.formats import eval_files
 from wt5.formats.export import ExportError
 from wt5.formats.model_dir import ModelDir, ModelDirError
 from wt5.pytorch.evaluate import evaluate, postprocess_decoded
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   """The options of `wt5 evaluate`."""
-  parser.add_argument("--model_dir", required=True,
-                      help="A `wt5 train` model directory.")
-  parser.add_argument("--export", dest="export_dir", required=True,
-                      help="A `wt5 export` directory holding the split.")
-  parser.add_argument("--split", default="validation")
-  parser.add_argument("--step", type=int, action="append", default=None,
-                      help="Checkpoint step to decode (repeatable; default all).")
-  parser.add_argument("--task", action="append", default=None,
-                      help="Task to evaluate (repeatable; default all with "
-                      "metrics).")
-  parser.add_argument("--batch_size", type=int, default=32)
-  parser.add_argument("--vocab_model", default=None,
-                      help="Local SentencePiece model, if the export's is not "
-                      "readable here.")
+  for option in (cli_options.MODEL_DIR, cli_options.EXPORT, cli_options.SPLIT,
+                 cli_options.STEP, cli_options.TASK, cli_options.BATCH_SIZE,
+                 cli_options.VOCAB_MODEL):
+    option.add(parser)
   parser.add_argument("--from_decoded", action="store_true",
                       help="Postprocess `<task>_<step>_decoded` files written "
                       "where a postprocessor was not importable.")

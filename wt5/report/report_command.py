@@ -39,6 +39,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from wt5 import cli_options
 from wt5.formats import eval_files
 from wt5.scoring import eval_dir as scoring
 from wt5.report import examples as examples_lib
@@ -147,10 +148,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       "the examples come from the first")
   parser.add_argument("--output", default="report.html",
                       help="the HTML file to write (default: report.html)")
-  parser.add_argument(
-      "--step", type=int, default=None,
-      help="the checkpoint whose examples are shown (default: each task's "
-      "last step)")
+  cli_options.ONE_STEP.add(
+      parser, help="the checkpoint whose examples are shown (default: each "
+      "task's last step)")
   parser.add_argument("--page_size", type=int, default=25,
                       help="examples per page (default: 25)")
 

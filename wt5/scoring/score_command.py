@@ -16,8 +16,9 @@ import argparse
 import os
 import sys
 
-from wt5.scoring import eval_dir as eval_dir_lib
+from wt5 import cli_options
 from wt5.formats import eval_files
+from wt5.scoring import eval_dir as eval_dir_lib
 from wt5.scoring import metric_fns as metric_fns_lib
 from wt5.scoring import output
 
@@ -33,12 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       "--output_dir", default=None,
       help="where to write scores.csv, scores.json and <task>.png "
       "(default: eval_dir)")
-  parser.add_argument(
-      "--task", action="append", default=[], metavar="NAME",
-      help="score only this task (repeatable; default: every task found)")
-  parser.add_argument(
-      "--step", action="append", type=int, default=[], metavar="N",
-      help="score only this checkpoint step (repeatable; default: all)")
+  cli_options.TASK.add(
+      parser, help="score only this task (repeatable; default: every task "
+      "found)")
+  cli_options.STEP.add(
+      parser, help="score only this checkpoint step (repeatable; default: "
+      "all)")
   parser.add_argument(
       "--metric", action="append", default=[], metavar="DOTTED.PATH",
       help="a metric function fn(targets, predictions) -> dict, such as "
