@@ -23,7 +23,7 @@ _SUBCOMMANDS = {
     "convert": ("wt5.mtf.convert_command", "Convert a T5 between Mesh TensorFlow checkpoints and Hugging Face."),
     "doctor": ("wt5.doctor.doctor_command", "Check this environment for known T5-stack problems."),
     "faithfulness": ("wt5.faithfulness.faithfulness_command", "ERASER comprehensiveness, sufficiency and AOPC of extractive rationales."),
-    "simulatability": ("wt5.faithfulness.simulatability", "Leakage-adjusted simulatability (LAS) of abstractive explanations."),
+    "simulatability": ("wt5.faithfulness.simulatability_command", "Leakage-adjusted simulatability (LAS) of abstractive explanations."),
     "lengths": ("wt5.custom.lengths_command", "Measure a custom task's token lengths; write its sequence-length gin file."),
 }
 

@@ -1,4 +1,4 @@
-"""Are WT5's explanations faithful? ERASER's scores for extractive rationales, the counterfactual test for abstractive ones.
+"""Are WT5's explanations faithful? ERASER's scores for extractive rationales; the counterfactual test and simulatability for abstractive ones.
 
 Nothing here imports TensorFlow or t5 (the PyTorch route's rule):
 
@@ -15,4 +15,10 @@ Nothing here imports TensorFlow or t5 (the PyTorch route's rule):
   counterfactual.py        `wt5 faithfulness --counterfactual` (abstractive
                            tasks)
   words/                   the word lists of the insertions
+  simulatability.py        leakage-adjusted simulatability: simulator
+                           exports, training and scoring
+  simulatability_command.py  `wt5 simulatability`: the command line
+  simulation.py            simulator inputs; the records, summaries and
+                           table of `wt5 simulatability`
+  las.py                   LAS (Hase et al. 2020) from simulator outputs
 """

@@ -37,7 +37,6 @@ interval (`wt5.faithfulness.las`); one JSON line per example goes to
 Nothing here imports TensorFlow or t5.
 """
 
-import argparse
 import contextlib
 import io
 import json
@@ -52,7 +51,7 @@ from wt5.formats import eval_files
 from wt5.formats import export as export_format
 from wt5.formats import model_dir as model_dir_format
 from wt5.formats.export import Export, ExportError
-from wt5.formats.model_dir import ModelDir, ModelDirError
+from wt5.formats.model_dir import ModelDir
 from wt5.pytorch import model as model_lib
 
 KINDS = simulation.KINDS
@@ -283,59 +282,3 @@ def simulatability(model_dir: str, export_dir: str, simulator: str,
                                  num_bootstrap, seed), file=out)
   print(simulation.format_table(table), file=out)
   return results
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-  """The options of `wt5 simulatability`."""
-  parser.add_argument("--model_dir", required=True,
-                      help="The task model's directory, with `wt5 evaluate`'s "
-                      "predictions of both splits.")
-  parser.add_argument("--export", dest="export_dir", required=True,
-                      help="The `wt5 export` directory of both splits (each "
-                      "exported per task).")
-  parser.add_argument("--step", type=int, default=None,
-                      help="The task model's step (default: the newest with "
-                      "predictions of --split).")
-  parser.add_argument("--simulator", required=True,
-                      help="The simulators' model: a size (%s) or a "
-                      "checkpoint directory." % ", ".join(model_lib.PRESETS))
-  parser.add_argument("--steps", type=int, required=True,
-                      help="Training steps of each simulator.")
-  parser.add_argument("--split", default="validation",
-                      help="The split the simulators are scored on.")
-  parser.add_argument("--train_split", default="train",
-                      help="The split the simulators are trained on.")
-  parser.add_argument("--task", action="append", default=None,
-                      help="Abstractive task (repeatable; default all).")
-  parser.add_argument("--batch_size", type=int, default=16,
-                      help="Packed rows per training step; inputs per "
-                      "scoring batch.")
-  parser.add_argument("--learning_rate", type=float, default=1e-3)
-  parser.add_argument("--seed", type=int, default=0,
-                      help="Seed of the simulators and the bootstrap.")
-  parser.add_argument("--bootstrap", type=int, default=1000,
-                      help="Bootstrap resamples for the 95%% interval.")
-  parser.add_argument("--output_dir", default=None,
-                      help="Where the simulator exports and models go "
-                      "(default <model_dir>/simulators).")
-  parser.add_argument("--vocab_model", default=None,
-                      help="Local SentencePiece model, if the export's is not "
-                      "readable here.")
-  parser.add_argument("--no_progress", action="store_true",
-                      help="Do not draw the training progress bars.")
-
-
-def run(args: argparse.Namespace) -> int:
-  """Runs `wt5 simulatability`."""
-  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `wt5 train`
-  try:
-    simulatability(args.model_dir, args.export_dir, args.simulator,
-                   args.steps, args.step, args.split, args.train_split,
-                   args.task, args.batch_size, args.learning_rate, args.seed,
-                   args.bootstrap, args.output_dir, args.vocab_model,
-                   progress=not args.no_progress)
-  except (ExportError, ModelDirError, model_lib.ModelError,
-          eval_files.EvalFileError) as e:
-    print("wt5 simulatability: %s" % e, file=sys.stderr)
-    return 2
-  return 0

@@ -4,7 +4,7 @@ The simulators' input texts (`simulator_input`), where the per-example
 records go (`output_path`), and what is computed from them: accuracies, the
 leaked and non-leaked groups and LAS with its bootstrap interval
 (`wt5.faithfulness.las`), as a table. `wt5.faithfulness.simulatability`
-(the command) and `wt5 report` share them.
+(the command's work) and `wt5 report` share them.
 """
 
 import os

@@ -146,8 +146,12 @@ def _same(values: Mapping[str, Any], what: str) -> Any:
   return next(iter(values.values()))
 
 
-def _stack_settings(bindings: Bindings, stack: str) -> Dict[str, Any]:
-  """Checks one stack's bindings; returns its shape-deciding values."""
+def _check_layer_stack(bindings: Bindings, stack: str) -> None:
+  """Checks that a stack's layers, norms and embeddings are T5's.
+
+  Raises UnsupportedModelError naming the first binding that is not, e.g.
+  "encoder/Unitransformer.positional_embedding = True is not supported".
+  """
   layers = lookup(bindings, stack, "make_layer_stack", "layers",
                   LAYERS[stack])
   if list(layers) != LAYERS[stack]:
@@ -171,6 +175,15 @@ def _stack_settings(bindings: Bindings, stack: str) -> Dict[str, Any]:
       ("ensemble", None, None), ("input_full_attention", False, False)):
     _require(bindings, stack, "Unitransformer", arg, default, want,
              "T5 uses relative attention only")
+
+
+def _attention_shapes(bindings: Bindings, stack: str
+                      ) -> Dict[str, Tuple[int, int]]:
+  """Checks a stack's attention layers; returns {layer: (heads, d_kv)}.
+
+  _attention_shapes(b, "encoder") -> {"SelfAttention": (8, 64)}; raises
+  UnsupportedModelError for a setting Hugging Face T5 does not have.
+  """
   attention = {}
   for layer in LAYERS[stack]:
     if layer == "DenseReluDense":
@@ -202,6 +215,17 @@ def _stack_settings(bindings: Bindings, stack: str) -> Dict[str, Any]:
   if stack == "decoder":
     _require(bindings, stack, "EncDecAttention", "relative_attention_type",
              None, None, "Hugging Face T5's cross-attention has no bias")
+  return attention
+
+
+def _stack_settings(bindings: Bindings, stack: str) -> Dict[str, Any]:
+  """Checks one stack's bindings; returns its shape-deciding values.
+
+  _stack_settings(b, "encoder") -> {"heads": 8, "d_kv": 64, "d_ff": 2048,
+  "activation": ("relu",), "buckets": 32, ..., "num_layers": 6}
+  """
+  _check_layer_stack(bindings, stack)
+  attention = _attention_shapes(bindings, stack)
   activation = lookup(bindings, stack, "DenseReluDense", "activation", "relu")
   _require(bindings, stack, "DenseReluDense", "use_bias", False, False,
            "T5 has no biases")

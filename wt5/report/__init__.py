@@ -7,5 +7,7 @@
                            highlights
   faithfulness_section.py  the tables and per-example probabilities of
                            `wt5 faithfulness` files
+  explanation_tests.py     the counterfactual and simulatability tables and
+                           per-example flips and simulated labels
   templates/               the page
 """
