@@ -50,7 +50,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from wt5 import model_shapes
-from wt5.demo import demo_command as demo
+from wt5.demo import pipeline as demo_pipeline
 from wt5.mtf import binary as mtf_binary
 
 MIXTURE = "esnli_mnli_all_explanations"
@@ -182,7 +182,7 @@ def run_torch(workdir: str, env, steps: int, export_dir: str, bf16: bool,
       "logging_steps=10, dropout_rate=0.0, bf16=%r, torch_compile=%r), "
       "out=open('/dev/null', 'w'))\n"
       "print('SUMMARY', json.dumps(s))\n" % (
-          SIZE, demo.VOCAB_SIZE, init_dir,
+          SIZE, demo_pipeline.VOCAB_SIZE, init_dir,
           export_dir, model_dir, init_dir, steps, ROWS, TOKENS_PER_BATCH,
           LEARNING_RATE, steps, bf16, compile_model))
   start = time.perf_counter()

@@ -24,6 +24,7 @@ import demo_registry as demo_registry_lib
 
 from wt5 import cli
 from wt5.demo import demo_command as demo
+from wt5.demo import pipeline as demo_pipeline
 
 DEMO_MIXTURES = ("esnli_mnli_all_explanations",
                  "movie_rationales_1000_explanations")
@@ -40,7 +41,7 @@ def demo_run(tmp_path_factory):
        ",".join(DEMO_MIXTURES), "--steps", str(DEMO_STEPS),
        "--model_size", "tiny", "--tokens_per_batch", "1024",
        "--checkpoints", "2", "--examples", "2"]))
-  results = demo.run_demo(options, out=out)
+  results = demo_pipeline.run_demo(options, out=out)
   return output_dir, {r.mixture: r for r in results}, out.getvalue()
 
 

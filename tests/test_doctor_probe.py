@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from wt5.doctor import doctor_command as doctor
+from wt5.doctor import imports as doctor
 from wt5.doctor import probe
 
 

@@ -19,7 +19,7 @@ import sysconfig
 
 import pytest
 
-from wt5.doctor import doctor_command as doctor
+from wt5.doctor import imports as doctor
 
 pytestmark = [pytest.mark.venv, pytest.mark.slow]
 

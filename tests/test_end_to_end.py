@@ -18,6 +18,8 @@ import tensorflow_datasets as tfds
 
 from wt5 import cli
 from wt5.demo import demo_command as demo
+from wt5.demo import pipeline as demo_pipeline
+from wt5.demo import results as demo_results
 from wt5.formats import eval_files
 from wt5.mtf import binary as mtf_binary
 from wt5 import metrics as wt5_metrics
@@ -50,13 +52,13 @@ def test_options_from_the_command_line(tmp_path):
 def test_default_options():
   args = cli.build_parser("demo").parse_args(["demo"])
   options = demo.options_from_args(args)
-  assert options == demo.DemoOptions()
+  assert options == demo_pipeline.DemoOptions()
   assert options.mixtures == MIXTURES
   assert options.output_dir == "wt5_demo"
 
 
 def test_train_and_eval_commands():
-  options = demo.DemoOptions(output_dir="/o", steps=300)
+  options = demo_pipeline.DemoOptions(output_dir="/o", steps=300)
   settings = options.run_settings()
   train = mtf_binary.train_command("t5_mesh_transformer",
                                    "esnli_mnli_all_explanations", "/o/m",
@@ -151,25 +153,25 @@ def test_literal_files_and_formatting(tmp_path):
   assert eval_files.format_output({"label": "True", "explanations": []}) == "True"
   assert eval_files.format_output(b"caf\xc3\xa9") == "caf\u00e9"
   assert eval_files.format_output(2) == "2"
-  assert demo.format_results(
+  assert demo_results.format_results(
       {"t": {"accuracy": {100: 50.0, 200: 75.0}, "bleu": {200: 9.5}},
        "u": {"f1": {200: 1.0}}}, ["t", "u"]) == (
            "task  metric    step 100  step 200\n"
            "t     accuracy     50.00     75.00\n"
            "      bleu             -      9.50\n"
            "u     f1               -      1.00")
-  assert demo.format_examples([eval_files.EvaluatedExample("a b", "c", "d")]) == (
+  assert demo_results.format_examples([eval_files.EvaluatedExample("a b", "c", "d")]) == (
       "  input:     a b\n  predicted: c\n  reference: d")
 
 
 def test_unknown_mixture_is_a_clear_error(tmp_path):
-  with pytest.raises(demo.DemoError,
+  with pytest.raises(demo_pipeline.DemoError,
                      match=r"Unknown mixture or task 'esnli_7_explanations'\. "
                      r"WT5 mixtures: .*esnli_100_explanations"):
-    demo.check_mixtures(["esnli_7_explanations"], str(tmp_path))
-  with pytest.raises(demo.DemoError, match=r"'esnli_explanations_take100_v010'"
+    demo_pipeline.check_mixtures(["esnli_7_explanations"], str(tmp_path))
+  with pytest.raises(demo_pipeline.DemoError, match=r"'esnli_explanations_take100_v010'"
                      r" has no task with a 'validation' split and metrics"):
-    demo.check_mixtures(["esnli_explanations_take100_v010"], str(tmp_path))
+    demo_pipeline.check_mixtures(["esnli_explanations_take100_v010"], str(tmp_path))
 
 
 def test_failing_binary_points_to_its_log(tmp_path):
@@ -343,9 +345,9 @@ def test_fresh_removes_only_what_the_demo_wrote(tmp_path):
                "notes.txt", "other/data/y"):
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text("x")
-  demo.remove_demo_outputs(str(tmp_path), str(tmp_path / "data"))
+  demo_pipeline.remove_demo_outputs(str(tmp_path), str(tmp_path / "data"))
   assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "other"]
-  demo.remove_demo_outputs(str(tmp_path), str(tmp_path / "other" / "data"))
+  demo_pipeline.remove_demo_outputs(str(tmp_path), str(tmp_path / "other" / "data"))
   assert (tmp_path / "other" / "data" / "y").exists()
 
 

@@ -25,7 +25,7 @@ import pytest
 
 import no_tensorflow
 from wt5 import cli
-from wt5.faithfulness import faithfulness_command as faith
+from wt5.faithfulness import eraser as faith
 from wt5.faithfulness import erase
 from wt5.faithfulness import label_scorer
 from wt5.faithfulness import scores
@@ -162,7 +162,7 @@ def test_edited_inputs():
 
 def test_variants_cover_rationale_and_thresholds():
   passage = erase.split_input(MOVIE_INPUT)
-  texts = faith.variants(passage, [0, 0, 0, 1, 1], seed=0, index=0, stream=1)
+  texts = erase.variants(passage, [0, 0, 0, 1, 1], seed=0, index=0, stream=1)
   assert texts["comprehensiveness",] == "explain sentiment review: dull plot,"
   assert texts["sufficiency",] == "explain sentiment review: great cast"
   # 5 tokens: 1% and 5% and 10% and 20% -> 1 token, 50% -> 3 tokens; the

@@ -8,6 +8,7 @@ import no_tensorflow
 from wt5 import cli
 from wt5 import model_shapes
 from wt5.demo import demo_command as demo
+from wt5.demo import pipeline as demo_pipeline
 from wt5.mtf import binary as mtf_binary
 from wt5.pytorch import model as model_lib
 
@@ -34,7 +35,7 @@ def test_t5_sizes_and_cpu_sizes():
       ["demo", "--model_size", "cpu_base"])
   assert demo.options_from_args(args).model == model_shapes.ModelShape(
       256, 1024, 64, 4, 3)
-  assert demo.DemoOptions().model == model_shapes.SHAPES["cpu_small"]
+  assert demo_pipeline.DemoOptions().model == model_shapes.SHAPES["cpu_small"]
   assert set(model_shapes.CPU_SHAPES) <= set(model_shapes.SHAPES)
 
 

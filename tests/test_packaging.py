@@ -155,7 +155,7 @@ def test_setup_py_on_another_python_says_which_to_use(tmp_path):
 
 def test_doctor_pins_agree_with_setup_py(metadata):
   """Each version `wt5 doctor` checks and each fix it prints fit setup.py."""
-  from wt5.doctor import doctor_command as doctor
+  from wt5.doctor import metadata as doctor
   setup = {utils.canonicalize_name(r.name): r
            for r in declared(metadata.requires, [])}
   problems = []

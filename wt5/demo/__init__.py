@@ -1,6 +1,8 @@
 """`wt5 demo`: small WT5 runs on the CPU, end to end.
 
-  demo_command.py  `wt5 demo`: writes the data (`wt5.datasets.demo_data`),
-                   trains and evaluates with the stock `t5_mesh_transformer`,
-                   prints the results
+  pipeline.py      writes the data (`wt5.datasets.demo_data`) and the
+                   vocabulary, trains and evaluates each mixture with the
+                   stock `t5_mesh_transformer`
+  results.py       the results table, notes and examples it prints
+  demo_command.py  `wt5 demo`: the command line
 """

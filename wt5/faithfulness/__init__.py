@@ -2,13 +2,15 @@
 
 Nothing here imports TensorFlow or t5 (the PyTorch route's rule):
 
-  faithfulness_command.py  `wt5 faithfulness`: per-example JSONL and a
-                           printed table
+  faithfulness_command.py  `wt5 faithfulness`: the command line
+  eraser.py                ERASER's scores of the rationales of each
+                           checkpoint: per-example JSONL and a printed table
   scores.py                comprehensiveness, sufficiency, AOPC, bootstrap
                            intervals
   label_scorer.py          class probabilities by teacher forcing the label
                            tokens
-  erase.py                 removing or keeping passage tokens of an input
+  erase.py                 removing or keeping passage tokens of an input;
+                           the edited inputs of one rationale
   records.py               the `<task>_<step>_faithfulness.jsonl` files:
                            reading and summarising them
   insertions.py            word insertions into text fields; the mention rule

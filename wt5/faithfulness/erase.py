@@ -25,12 +25,19 @@ seqio cuts every input (`append_eos_after_trim`): at most `length - 1` ids,
 then EOS. Tokens past the sequence limit were never seen by the model, so
 removing them changes nothing; the percentages of AOPC still count them
 (they are percentages of the passage).
+
+`variants` gives every edited input one rationale needs: without it, with it
+alone, and without or with only its top k% of tokens for each AOPC
+threshold.
 """
 
 import dataclasses
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from wt5 import word_spans
+from wt5.faithfulness import scores
 
 PREFIX_END = ": "
 MULTIRC_FIELD = "passage: "
@@ -167,4 +174,31 @@ def runs(membership: Sequence[int]) -> List[Tuple[int, int]]:
     elif not mark and start is not None:
       result.append((start, i))
       start = None
+  return result
+
+
+def variants(passage: Passage, membership: Sequence[int], seed: int,
+             index: int, stream: int,
+             thresholds: Sequence[float] = scores.THRESHOLDS
+             ) -> Dict[Tuple[Any, ...], str]:
+  """The edited input texts one rationale needs.
+
+  Keys: ("comprehensiveness",) and ("sufficiency",) (the rationale removed,
+  kept alone), and ("comprehensiveness", k), ("sufficiency", k) for each
+  threshold k (the top k% of the passage tokens removed, kept alone; tokens
+  ranked by `scores.rank_tokens`, ties broken with the seed, the example
+  index and `stream`).
+  """
+  keep_all = [not m for m in membership]
+  result = {("comprehensiveness",): edited_text(passage, keep_all),
+            ("sufficiency",): edited_text(passage,
+                                          list(map(bool, membership)))}
+  order = scores.rank_tokens(membership,
+                             np.random.default_rng([seed, index, stream]))
+  for threshold in thresholds:
+    top = set(order[:scores.top_count(passage.size, threshold)])
+    in_top = [i in top for i in range(passage.size)]
+    result["comprehensiveness", threshold] = edited_text(
+        passage, [not t for t in in_top])
+    result["sufficiency", threshold] = edited_text(passage, in_top)
   return result
