@@ -23,6 +23,8 @@ Nothing here imports TensorFlow or t5.
 import os
 from typing import Any, Dict, List, Mapping, Tuple
 
+from wt5.formats.model_dir import ModelDir
+
 
 class FsdpError(ValueError):
   """A run that --fsdp cannot shard as asked."""
@@ -304,7 +306,7 @@ def consolidating_callback():
     """After each save: the record, then the Hugging Face model, by process 0."""
 
     def on_save(self, args, state, control, model=None, **kwargs):
-      path = os.path.join(args.output_dir, "checkpoint-%d" % state.global_step)
+      path = ModelDir(args.output_dir).checkpoint_path(state.global_step)
       if state.is_world_process_zero:
         write_record(path, model.config, torch.distributed.get_world_size())
         consolidate(path)
