@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import pytest
 
 from wt5 import cli
-from wt5.export import command as export
+from wt5.export import export_command as export
 from wt5.pytorch import fsdp as fsdp_lib
 from wt5.pytorch import train as train_lib
 
