@@ -12,6 +12,9 @@ on GPU machines where the TF 2.12 stack cannot be installed:
   fsdp.py        `wt5 train --fsdp`: FSDP2 sharding, Adafactor over full rows
                  and columns, sharded and consolidated checkpoints
   memory_plan.py `wt5 train --plan`: the memory per device of a run
+  attention.py   packed attention without dense masks: FlexAttention with
+                 T5's relative bias (`wt5_flex`)
+  adafactor.py   the Adafactor update of `wt5 train`, stacked by shape
   decoding.py    greedy decoding and SentencePiece ids -> text, as seqio decodes
   evaluate.py    decoding checkpoints into t5-format eval files
   evaluate_command.py  `wt5 evaluate`: the command line
