@@ -103,16 +103,19 @@ def model_flops_per_example(config: Any, inputs_length: int,
 
 
 def compile_blocks(model: Any) -> None:
-  """Compiles each T5 block of `model` in place (`torch.compile`, regional).
+  """Compiles the T5 blocks of `model` after each stack's first, in place.
 
-  The blocks of a stack after the first share one compiled graph (the first
-  computes the relative position bias, the decoder's attend to the
-  encoder), so a T5 of any depth compiles four block graphs and their
-  backward instead of one graph of the whole model; the masks are built
-  outside them, in the packed-batch hooks.
+  Regional compilation (`torch.compile` per block): the blocks after the
+  first share one graph per stack, so a T5 of any depth compiles two block
+  graphs and their backward instead of one graph of the whole model. The
+  first block of each stack stays eager: it computes the relative position
+  bias, whose bucket is the integer part of a logarithm, and a compiled
+  logarithm can land a distance at a bucket boundary in the bucket below
+  (different biases, different losses). The masks are built outside the
+  blocks, in the packed-batch hooks.
   """
   for stack in (model.encoder, model.decoder):
-    for block in stack.block:
+    for block in stack.block[1:]:
       block.compile()
 
 

@@ -146,7 +146,8 @@ def progress_callback(count: batching.TokenCount, out=None,
         if self.bar is not None:
           self.bar.write("train: first step in %.1f s (start-up%s)" % (
               self.first_step_seconds,
-              " and compilation" if compiling else ""))
+              " and compilation" if compiling else ""),
+                         file=out or sys.stderr)
       elapsed = now - self.start
       steps = state.global_step - self.start_step
       world = world_size()
