@@ -32,6 +32,7 @@ from torch.nn.attention import flex_attention
 from torch.utils import _python_dispatch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from test_packing import _loss_and_grads as loss_and_grads
 from test_packing import example, write_export
 from wt5.pytorch import adafactor
 from wt5.pytorch import attention
@@ -156,16 +157,6 @@ def test_flex_forward_on_packed_rows_equals_examples_one_by_one(shape):
   attention.use(model, attention.SDPA)
   sdpa = real_target_logits(model, packed)
   assert (sdpa - flex).abs().max().item() <= 1e-5
-
-
-def loss_and_grads(model, batches, tokens):
-  model.zero_grad()
-  total = 0.0
-  for batch in batches:
-    loss = batching.target_loss_sum(model, batch) / tokens
-    loss.backward()
-    total += loss.item()
-  return total, {k: p.grad.clone() for k, p in model.named_parameters()}
 
 
 @pytest.mark.slow
