@@ -1,9 +1,10 @@
 """The shared options of the `wt5` subcommands are declared once (`wt5.cli_options`)."""
 
 import argparse
+import ast
 import dataclasses
 import os
-from typing import Optional
+from typing import List, Optional
 
 import pytest
 
@@ -13,6 +14,44 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = (cli_options.MODEL_DIR, cli_options.EXPORT, cli_options.SPLIT,
           cli_options.STEP, cli_options.TASK, cli_options.BATCH_SIZE,
           cli_options.VOCAB_MODEL)
+
+
+def declared_flags(package_dir: str) -> List[str]:
+  """"<file>:<line>: <flag>" for every `add_argument("--x", ...)` literal."""
+  found = []
+  for directory, subdirs, files in os.walk(package_dir):
+    subdirs.sort()
+    for name in sorted(files):
+      if not name.endswith(".py"):
+        continue
+      path = os.path.join(directory, name)
+      with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+      for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and
+            isinstance(node.func, ast.Attribute) and
+            node.func.attr == "add_argument"):
+          for arg in node.args:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+              found.append("%s:%d: %s" % (
+                  os.path.relpath(path, ROOT), node.lineno, arg.value))
+  return found
+
+
+def test_no_subcommand_declares_a_shared_option_itself():
+  shared = {o.flag for o in SHARED}
+  assert [d for d in declared_flags(os.path.join(ROOT, "wt5"))
+          if d.rpartition(": ")[2] in shared] == []
+
+
+def test_a_shared_option_declared_again_is_found(tmp_path):
+  (tmp_path / "command.py").write_text(
+      "def add_arguments(parser):\n"
+      "  parser.add_argument('--seed', type=int)\n"
+      "  parser.add_argument(\n      '--model_dir', required=True)\n")
+  found = declared_flags(str(tmp_path))
+  assert [f.rpartition(os.sep)[2] for f in found] == [
+      "command.py:2: --seed", "command.py:3: --model_dir"]
 
 
 def test_a_shared_option_keeps_its_settings_and_takes_changes():
@@ -77,3 +116,17 @@ def test_a_shared_option_must_fill_its_field():
   with pytest.raises(ValueError, match=r"Wrong.export: the option --export "
                      r"fills 'export_dir'"):
     cli_options.add_dataclass_options(argparse.ArgumentParser(), Wrong)
+
+
+def test_wt5_train_parses_into_train_options():
+  from wt5 import cli
+  from wt5.pytorch import train as train_lib
+  args = cli.build_parser("train").parse_args(
+      ["train", "--export", "e", "--model_dir", "m", "--no-pack", "--bf16",
+       "--fsdp", "--gpu_memory_gb", "40", "--tokens_per_batch", "65536"])
+  assert cli_options.from_args(train_lib.TrainOptions, args) == (
+      train_lib.TrainOptions("e", "m", pack=False, bf16=True, fsdp=True,
+                             gpu_memory_gb=40.0, tokens_per_batch=65536))
+  defaults = cli.build_parser("train").parse_args(["train"])
+  assert cli_options.from_args(train_lib.TrainOptions, defaults) == (
+      train_lib.TrainOptions(None, None))

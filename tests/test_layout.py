@@ -4,7 +4,8 @@ The order is read from the README ("### Import order"): a module may import
 the modules of its own package and of the packages on the lines above its
 own, never a package on its own line or below. Imports inside functions
 count as much as those at the top. A subcommand's module (`wt5.cli`'s
-table) is an entry point: no module of the package imports it. Every
+table) is an entry point: no module of the package imports it. It is named
+after its subcommand (`wt5 NAME` -> `<package>/NAME_command.py`), and every
 subpackage's docstring names each of its modules.
 """
 
@@ -164,6 +165,15 @@ def test_a_sideways_and_a_heavy_import_are_reported(order, tmp_path):
       "wt5/pytorch/train.py:2: wt5.pytorch.train imports the subcommand "
       "module wt5.export.export_command",
   ]
+
+
+def test_each_subcommand_module_is_named_after_its_subcommand():
+  modules = {name: module for name, (module, _) in cli._SUBCOMMANDS.items()}
+  assert {n: m.rpartition(".")[2] for n, m in modules.items()} == {
+      n: n + "_command" for n in modules}
+  named = {dotted for dotted, _ in module_names(PACKAGE)
+           if dotted.endswith("_command")}
+  assert named == set(modules.values())
 
 
 @pytest.mark.parametrize("package", sorted(subpackages(PACKAGE)))

@@ -18,7 +18,7 @@ _SUBCOMMANDS = {
     "score": ("wt5.scoring.score_command", "Re-score a t5_mesh_transformer eval directory offline."),
     "report": ("wt5.report.report_command", "Render eval directories as one self-contained HTML page."),
     "export": ("wt5.export.export_command", "Write a task or mixture split to JSON Lines files."),
-    "train": ("wt5.pytorch.train", "Train a Hugging Face T5 on an export with PyTorch."),
+    "train": ("wt5.pytorch.train_command", "Train a Hugging Face T5 on an export with PyTorch."),
     "evaluate": ("wt5.pytorch.evaluate_command", "Decode PyTorch checkpoints into t5 eval files."),
     "convert": ("wt5.mtf.convert_command", "Convert a T5 between Mesh TensorFlow checkpoints and Hugging Face."),
     "doctor": ("wt5.doctor.doctor_command", "Check this environment for known T5-stack problems."),

@@ -8,7 +8,10 @@ on GPU machines where the TF 2.12 stack cannot be installed:
   model.py       model presets, loading a checkpoint, vocabulary checks
   batching.py    padding export examples into model batches; the loss
   packing.py     packing examples into rows as t5_mesh_transformer does
-  train.py       `wt5 train`: Seq2SeqTrainer, one GPU or many with torchrun
+  train.py       training with Seq2SeqTrainer, one GPU or many with torchrun;
+                 `TrainOptions`, which declares `wt5 train`'s options
+  train_command.py  `wt5 train`: the command line
+  progress.py    `wt5 train`'s progress bar and its summary figures
   fsdp.py        `wt5 train --fsdp`: FSDP2 sharding, Adafactor over full rows
                  and columns, sharded and consolidated checkpoints
   memory_plan.py `wt5 train --plan`: the memory per device of a run

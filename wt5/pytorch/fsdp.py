@@ -186,14 +186,7 @@ def training_arguments(fsdp: bool, gradient_checkpointing: bool
 
 
 def add_arguments(parser: Any) -> None:
-  """The sharding and memory options of `wt5 train`."""
-  parser.add_argument("--fsdp", action="store_true",
-                      help="Shard parameters, gradients and optimizer state "
-                      "over the torchrun processes (PyTorch FSDP2, one unit "
-                      "per T5Block); default: DDP.")
-  parser.add_argument("--gradient_checkpointing", action="store_true",
-                      help="Recompute each T5Block's activations in the "
-                      "backward pass instead of keeping them.")
+  """`wt5 train --consolidate` (`--fsdp` itself is a `TrainOptions` field)."""
   parser.add_argument("--consolidate", metavar="MODEL_DIR", default=None,
                       help="Write the Hugging Face model of every sharded "
                       "checkpoint-<step> of MODEL_DIR (from --fsdp) and "

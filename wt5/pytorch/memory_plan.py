@@ -289,7 +289,3 @@ def add_arguments(parser: Any) -> None:
   parser.add_argument("--processes", type=int, default=None,
                       help="With --plan: the number of processes (GPUs) to "
                       "plan for (default: torchrun's, or 1).")
-  parser.add_argument("--gpu_memory_gb", type=float, default=None,
-                      help="Memory per device in GB: --plan says whether the "
-                      "run fits; a run that does not fit is refused (default: "
-                      "the GPU's own memory; no check on CPUs).")

@@ -1,4 +1,4 @@
-"""`wt5 train`: trains a Hugging Face T5 on a `wt5 export` with PyTorch.
+"""Training a Hugging Face T5 on a `wt5 export` with PyTorch (`wt5 train`).
 
 The engine is `transformers.Seq2SeqTrainer`: one process on a CPU or GPU, or
 torch DDP over N GPUs when started by `torchrun`:
@@ -31,13 +31,13 @@ does not fit the GPU is refused before the model is loaded.
 Nothing here imports TensorFlow or t5.
 """
 
-import argparse
 import dataclasses
 import os
 import sys
-import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from wt5 import cli_options
+from wt5.cli_options import option_field
 from wt5.formats.export import Export, ExportError
 from wt5.formats.model_dir import ModelDir
 from wt5.pytorch import adafactor
@@ -47,6 +47,7 @@ from wt5.pytorch import fsdp as fsdp_lib
 from wt5.pytorch import memory_plan
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import packing
+from wt5.pytorch import progress as progress_lib
 
 DEFAULT_LEARNING_RATE = 1e-3
 
@@ -91,94 +92,6 @@ def accumulation_steps(lengths: Mapping[str, int],
         "--grad_accum out" % (grad_accum, tokens_per_batch, rows, processes,
                               batch_size, steps))
   return steps
-
-
-def progress_callback(count: batching.TokenCount, out=None,
-                      compiling: bool = False):
-  """A `TrainerCallback` drawing a progress bar with loss, tokens/s and batch figures.
-
-  Rates are measured from the end of the first step (start-up and the first
-  step's compilation excluded) and multiplied by the number of processes;
-  they are read at logging steps and at the last step (reading them waits
-  for the GPU).
-  `callback.summary` holds the last figures:
-  {"steps": 100, "seconds": 12.5, "tokens": 51200, "tokens_per_second": 4096.0,
-   "examples": 1600, "examples_per_step": 16.0, "real_token_fraction": 0.91,
-   "loss": 2.31}
-  """
-  import tqdm
-  import transformers
-
-  class ProgressCallback(transformers.TrainerCallback):
-    """Progress bar: step, loss, tokens/s, examples/step, real-token fraction."""
-
-    def __init__(self):
-      self.bar = None
-      self.loss = None
-      self.start = None
-      self.start_step = 0
-      self.start_count = batching.TokenCount()
-      self.begin = time.perf_counter()
-      self.first_step_seconds = None
-      self.summary: Dict[str, Any] = {}
-
-    def on_train_begin(self, args, state, control, **kwargs):
-      self.begin = time.perf_counter()
-      if state.is_world_process_zero:
-        self.bar = tqdm.tqdm(total=state.max_steps, initial=state.global_step,
-                             desc="train", unit="step", file=out or sys.stderr,
-                             dynamic_ncols=True)
-
-    def on_step_end(self, args, state, control, **kwargs):
-      if self.bar is not None:
-        self.bar.update(state.global_step - self.bar.n)
-      # Reading the counts waits for the GPU: only at the first step, at
-      # logging steps and at the last.
-      if not (self.start is None or state.global_step >= state.max_steps or
-              state.global_step % max(1, args.logging_steps) == 0):
-        return
-      now = time.perf_counter()
-      count.flush()
-      if self.start is None:
-        self.start, self.start_step = now, state.global_step
-        self.start_count = dataclasses.replace(count)
-        self.first_step_seconds = now - self.begin
-        if self.bar is not None:
-          self.bar.write("train: first step in %.1f s (start-up%s)" % (
-              self.first_step_seconds,
-              " and compilation" if compiling else ""),
-                         file=out or sys.stderr)
-      elapsed = now - self.start
-      steps = state.global_step - self.start_step
-      world = world_size()
-      tokens = (count.tokens - self.start_count.tokens) * world
-      examples = (count.examples - self.start_count.examples) * world
-      positions = (count.positions - self.start_count.positions) * world
-      rate = tokens / elapsed if elapsed > 0 else 0.0
-      self.summary = {
-          "steps": steps, "seconds": elapsed, "tokens": tokens,
-          "tokens_per_second": rate, "examples": examples,
-          "examples_per_step": examples / steps if steps else 0.0,
-          "real_token_fraction": tokens / positions if positions else 0.0,
-          "loss": self.loss, "first_step_seconds": self.first_step_seconds}
-      if self.bar is not None:
-        postfix = {"tok/s": "%.0f" % rate}
-        if steps:
-          postfix["ex/step"] = "%.1f" % self.summary["examples_per_step"]
-          postfix["real"] = "%.2f" % self.summary["real_token_fraction"]
-        if self.loss is not None:
-          postfix["loss"] = "%.4f" % self.loss
-        self.bar.set_postfix(postfix, refresh=False)
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-      if logs and "loss" in logs:
-        self.loss = float(logs["loss"])
-
-    def on_train_end(self, args, state, control, **kwargs):
-      if self.bar is not None:
-        self.bar.close()
-
-  return ProgressCallback()
 
 
 def trainer_class():
@@ -253,62 +166,101 @@ def default_bf16() -> bool:
 
 @dataclasses.dataclass
 class TrainOptions:
-  """Everything `train` needs; the fields mirror `wt5 train`'s flags."""
-  export_dir: str
-  model_dir: str
-  model: str = "small"
-  split: str = "train"
-  steps: int = 1000
-  batch_size: int = 8
-  grad_accum: Optional[int] = None
-  tokens_per_batch: Optional[int] = None
-  pack: bool = True
-  learning_rate: float = DEFAULT_LEARNING_RATE
-  dropout_rate: float = 0.1
-  save_steps: int = 500
-  logging_steps: int = 10
-  bf16: Optional[bool] = None
-  resume: bool = False
-  seed: int = 0
-  pad_to_length: bool = False
-  num_workers: Optional[int] = None
-  save_total_limit: Optional[int] = None
-  attn_implementation: Optional[str] = None
-  attention_dropout: Optional[float] = None
-  torch_compile: bool = False
-  fsdp: bool = False
-  gradient_checkpointing: bool = False
-  gpu_memory_gb: Optional[float] = None
+  """Everything `train` needs; each field declares its `wt5 train` option."""
+  export_dir: str = option_field(option=cli_options.EXPORT, required=False,
+                                 help="A `wt5 export` directory (required).")
+  model_dir: str = option_field(
+      option=cli_options.MODEL_DIR, required=False,
+      help="Where checkpoints and TensorBoard logs go (required).")
+  model: str = option_field(
+      "small", "A size to train from scratch (%s), a checkpoint directory, "
+      "or a Hugging Face hub name." % ", ".join(model_lib.PRESETS))
+  split: str = option_field("train", "The exported split to train on.",
+                            option=cli_options.SPLIT)
+  steps: int = option_field(1000)
+  batch_size: int = option_field(
+      8, "Rows per device and micro-batch (packed rows, or examples with "
+      "--no-pack).", option=cli_options.BATCH_SIZE)
+  grad_accum: Optional[int] = option_field(
+      None, "Gradient accumulation steps (default 1, or what "
+      "--tokens_per_batch needs).")
+  tokens_per_batch: Optional[int] = option_field(
+      None, "Tokens per optimizer step, as Mesh TF's tokens_per_batch: N / "
+      "max(sequence lengths) rows over all processes and accumulation steps "
+      "(sets --grad_accum). The paper: 65536.")
+  pack: bool = option_field(
+      True, "Pack several examples into each row, as t5_mesh_transformer "
+      "does (default); --no-pack pads one example per row.")
+  learning_rate: float = option_field(DEFAULT_LEARNING_RATE)
+  dropout_rate: float = option_field(0.1)
+  save_steps: int = option_field(500)
+  logging_steps: int = option_field(10)
+  bf16: Optional[bool] = option_field(None,
+                                      "Default: on GPUs that support it.")
+  resume: bool = option_field(
+      False, "Continue from the newest checkpoint in model_dir.")
+  seed: int = option_field(0)
+  pad_to_length: bool = option_field(
+      False, "With --no-pack: pad every batch to the export's sequence "
+      "lengths.")
+  num_workers: Optional[int] = option_field(
+      None, "DataLoader worker processes that collate batches (default: 2 "
+      "on a GPU, 0 on a CPU).")
+  save_total_limit: Optional[int] = option_field(
+      None, "Keep only this many checkpoints (default all).")
+  attn_implementation: Optional[str] = option_field(
+      None, "auto (default): wt5_flex (FlexAttention with block masks from "
+      "the segment ids) for packed batches on a GPU without attention "
+      "dropout, else sdpa; or force wt5_flex, sdpa or eager.",
+      choices=attention.CHOICES)
+  attention_dropout: Optional[float] = option_field(
+      None, "Dropout of the attention probabilities (default: "
+      "--dropout_rate, as T5); wt5_flex needs 0.")
+  torch_compile: bool = option_field(
+      False, "Compile the model with torch.compile.")
+  fsdp: bool = option_field(
+      False, "Shard parameters, gradients and optimizer state over the "
+      "torchrun processes (PyTorch FSDP2, one unit per T5Block); default: "
+      "DDP.")
+  gradient_checkpointing: bool = option_field(
+      False, "Recompute each T5Block's activations in the backward pass "
+      "instead of keeping them.")
+  gpu_memory_gb: Optional[float] = option_field(
+      None, "Memory per device in GB: --plan says whether the run fits; a "
+      "run that does not fit is refused (default: the GPU's own memory; no "
+      "check on CPUs).")
 
 
-def train(options: TrainOptions, out=None,
-          callbacks: Sequence[Any] = ()) -> Dict[str, Any]:
-  """Trains; returns the progress summary and the final step.
+def training_data(export: Export, options: TrainOptions) -> Tuple[Any, Any]:
+  """The training rows of the export's split and their collator.
 
-  train(TrainOptions("exports/x", "runs/x", model="tiny", steps=100))
-  -> {"steps": 99, "tokens_per_second": ..., "global_step": 100, ...}
+  Packed rows (`wt5.pytorch.packing`) by default; with `pack=False` one
+  example per row, padded per batch (or to the export's lengths).
   """
-  import transformers
-
-  export = Export(options.export_dir)
   lengths = export.sequence_length
-  grad_accum = accumulation_steps(lengths, options.tokens_per_batch,
-                                  options.batch_size, options.grad_accum,
-                                  world_size())
   if options.pack and options.pad_to_length:
-    raise batching.BatchError("--pad_to_length pads unpacked rows; it needs --no-pack "
-                     "(packed rows always have the export's lengths)")
+    raise batching.BatchError("--pad_to_length pads unpacked rows; it needs "
+                              "--no-pack (packed rows always have the "
+                              "export's lengths)")
   examples = export.examples(options.split)
   if not examples:
     raise ExportError("%s: split %r has no examples" % (
         options.export_dir, options.split))
   if options.pack:
-    dataset = packing.pack_examples(examples, lengths)
-    collator = packing.PackedCollator(lengths)
-  else:
-    dataset = examples
-    collator = batching.Collator(lengths if options.pad_to_length else None)
-  vocab_size = export.vocabulary.size
+    return (packing.pack_examples(examples, lengths),
+            packing.PackedCollator(lengths))
+  return examples, batching.Collator(lengths if options.pad_to_length
+                                     else None)
+
+
+def resume_checkpoint(options: TrainOptions) -> Optional[str]:
+  """The checkpoint to continue from, or None for a new model directory.
+
+  A model directory that already holds checkpoints needs `resume=True`, and
+  `fsdp=True` a torchrun launch that can resume the sharded checkpoint:
+  resume_checkpoint(TrainOptions("e", "runs/x", resume=True)) ->
+  "runs/x/checkpoint-200".
+  """
   resume_from = ModelDir(options.model_dir).latest
   if resume_from and not options.resume:
     raise model_lib.ModelError(
@@ -319,24 +271,20 @@ def train(options: TrainOptions, out=None,
     fsdp_lib.check_launch(os.environ)
   if resume_from and options.fsdp:
     fsdp_lib.check_resume(resume_from, world_size())
-  model, note = model_lib.load_model(options.model, vocab_size,
-                                     options.dropout_rate, options.seed)
-  if note:
-    print("note: %s" % note, file=out or sys.stderr)
-  bf16 = default_bf16() if options.bf16 is None else options.bf16
-  memory = options.gpu_memory_gb or memory_plan.device_memory_gb()
-  if memory is not None and memory_plan.can_plan(options.model):
-    memory_plan.check_fits(memory_plan.plan_of_run(options, world_size(), bf16),
-                           memory)
-  implementation = configure_attention(model, options)
-  print("attention: %s" % implementation, file=out or sys.stderr)
-  if options.pack:
-    packing.enable_packed_batches(model)
-  workers = default_workers() if options.num_workers is None else options.num_workers
-  if options.torch_compile:
-    model_lib.compile_blocks(model)
-  count = batching.TokenCount()
-  args = transformers.Seq2SeqTrainingArguments(
+  return resume_from
+
+
+def training_arguments(options: TrainOptions, grad_accum: int,
+                       bf16: bool) -> Any:
+  """The Trainer's arguments: T5's fine-tuning recipe at the options' sizes.
+
+  Adafactor at a constant learning rate, no warm-up, no weight decay;
+  checkpoints and TensorBoard logs in the model directory.
+  """
+  import transformers
+  workers = (default_workers() if options.num_workers is None
+             else options.num_workers)
+  return transformers.Seq2SeqTrainingArguments(
       output_dir=options.model_dir,
       max_steps=options.steps,
       per_device_train_batch_size=options.batch_size,
@@ -365,7 +313,43 @@ def train(options: TrainOptions, out=None,
       **fsdp_lib.training_arguments(options.fsdp,
                                     options.gradient_checkpointing),
   )
-  progress = progress_callback(count, out, options.torch_compile)
+
+
+def train(options: TrainOptions, out=None,
+          callbacks: Sequence[Any] = ()) -> Dict[str, Any]:
+  """Trains; returns the progress summary and the final step.
+
+  train(TrainOptions("exports/x", "runs/x", model="tiny", steps=100))
+  -> {"steps": 99, "tokens_per_second": ..., "global_step": 100, ...}
+  """
+  import transformers
+
+  export = Export(options.export_dir)
+  grad_accum = accumulation_steps(export.sequence_length,
+                                  options.tokens_per_batch,
+                                  options.batch_size, options.grad_accum,
+                                  world_size())
+  dataset, collator = training_data(export, options)
+  resume_from = resume_checkpoint(options)
+  model, note = model_lib.load_model(options.model, export.vocabulary.size,
+                                     options.dropout_rate, options.seed)
+  if note:
+    print("note: %s" % note, file=out or sys.stderr)
+  bf16 = default_bf16() if options.bf16 is None else options.bf16
+  memory = options.gpu_memory_gb or memory_plan.device_memory_gb()
+  if memory is not None and memory_plan.can_plan(options.model):
+    memory_plan.check_fits(memory_plan.plan_of_run(options, world_size(), bf16),
+                           memory)
+  implementation = configure_attention(model, options)
+  print("attention: %s" % implementation, file=out or sys.stderr)
+  if options.pack:
+    packing.enable_packed_batches(model)
+  if options.torch_compile:
+    model_lib.compile_blocks(model)
+  count = batching.TokenCount()
+  args = training_arguments(options, grad_accum, bf16)
+  progress = progress_lib.progress_callback(count, out, options.torch_compile,
+                                            world_size())
   if options.fsdp:
     model = fsdp_lib.shard_model(model, bf16, args.device.type)
   trainer = (fsdp_lib.sharded_trainer_class(trainer_class()) if options.fsdp
@@ -411,104 +395,3 @@ def default_workers() -> int:
 def _cuda() -> bool:
   import torch
   return torch.cuda.is_available()
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-  """The options of `wt5 train`."""
-  d = TrainOptions("", "")
-  parser.add_argument("--export", dest="export_dir",
-                      help="A `wt5 export` directory (required).")
-  parser.add_argument("--model_dir",
-                      help="Where checkpoints and TensorBoard logs go "
-                      "(required).")
-  parser.add_argument("--model", default=d.model,
-                      help="A size to train from scratch (%s), a checkpoint "
-                      "directory, or a Hugging Face hub name." %
-                      ", ".join(model_lib.PRESETS))
-  parser.add_argument("--split", default=d.split,
-                      help="The exported split to train on.")
-  parser.add_argument("--steps", type=int, default=d.steps)
-  parser.add_argument("--batch_size", type=int, default=d.batch_size,
-                      help="Rows per device and micro-batch (packed rows, "
-                      "or examples with --no-pack).")
-  parser.add_argument("--tokens_per_batch", type=int, default=None,
-                      help="Tokens per optimizer step, as Mesh TF's "
-                      "tokens_per_batch: N / max(sequence lengths) rows over "
-                      "all processes and accumulation steps (sets "
-                      "--grad_accum). The paper: 65536.")
-  parser.add_argument("--grad_accum", type=int, default=None,
-                      help="Gradient accumulation steps (default 1, or what "
-                      "--tokens_per_batch needs).")
-  parser.add_argument("--pack", action=argparse.BooleanOptionalAction,
-                      default=d.pack,
-                      help="Pack several examples into each row, as "
-                      "t5_mesh_transformer does (default); --no-pack pads "
-                      "one example per row.")
-  parser.add_argument("--learning_rate", type=float, default=d.learning_rate)
-  parser.add_argument("--dropout_rate", type=float, default=d.dropout_rate)
-  parser.add_argument("--save_steps", type=int, default=d.save_steps)
-  parser.add_argument("--save_total_limit", type=int, default=None,
-                      help="Keep only this many checkpoints (default all).")
-  parser.add_argument("--logging_steps", type=int, default=d.logging_steps)
-  parser.add_argument("--bf16", action=argparse.BooleanOptionalAction,
-                      default=None, help="Default: on GPUs that support it.")
-  parser.add_argument("--resume", action="store_true",
-                      help="Continue from the newest checkpoint in model_dir.")
-  parser.add_argument("--pad_to_length", action="store_true",
-                      help="With --no-pack: pad every batch to the export's "
-                      "sequence lengths.")
-  parser.add_argument("--num_workers", type=int, default=None,
-                      help="DataLoader worker processes that collate "
-                      "batches (default: 2 on a GPU, 0 on a CPU).")
-  parser.add_argument("--attn_implementation", default=None,
-                      choices=attention.CHOICES,
-                      help="auto (default): wt5_flex (FlexAttention with "
-                      "block masks from the segment ids) for packed "
-                      "batches on a GPU without attention dropout, else "
-                      "sdpa; or force wt5_flex, sdpa or eager.")
-  parser.add_argument("--attention_dropout", type=float, default=None,
-                      help="Dropout of the attention probabilities (default: "
-                      "--dropout_rate, as T5); wt5_flex needs 0.")
-  parser.add_argument("--torch_compile", action="store_true",
-                      help="Compile the model with torch.compile.")
-  parser.add_argument("--seed", type=int, default=d.seed)
-  fsdp_lib.add_arguments(parser)
-  memory_plan.add_arguments(parser)
-
-
-def run(args: argparse.Namespace) -> int:
-  """Runs `wt5 train`."""
-  # OpenMP threads that spin while waiting collapse on a shared, loaded CPU
-  # (each step several times slower); read when torch loads.
-  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-  fields = {f.name for f in dataclasses.fields(TrainOptions)}
-  options = TrainOptions(**{k: v for k, v in vars(args).items() if k in fields})
-  try:
-    if args.consolidate:
-      for path in fsdp_lib.consolidate_model_dir(args.consolidate):
-        print("Consolidated %s" % path)
-      return 0
-    if not (options.export_dir and options.model_dir):
-      raise batching.BatchError("--export and --model_dir are required (or "
-                                "--consolidate MODEL_DIR alone)")
-    if args.plan:
-      bf16 = True if options.bf16 is None else options.bf16
-      p = memory_plan.plan_of_run(options, args.processes or world_size(), bf16)
-      memory = options.gpu_memory_gb or memory_plan.device_memory_gb()
-      print("\n".join(memory_plan.describe(p, memory)))
-      return 0 if memory is None or memory_plan.fits(p, memory) else 1
-    summary = train(options)
-  except (ExportError, model_lib.ModelError,
-          batching.BatchError, fsdp_lib.FsdpError,
-          memory_plan.PlanError, attention.AttentionError) as e:
-    print("wt5 train: %s" % e, file=sys.stderr)
-    return 2
-  if int(os.environ.get("RANK", "0")) == 0:
-    print("Trained to step %d (loss %.4f), %.0f tokens/s, %.1f examples a "
-          "step, %.0f%% of positions real tokens; checkpoints in %s" % (
-              summary["global_step"], summary["train_loss"],
-              summary.get("tokens_per_second", 0.0),
-              summary.get("examples_per_step", 0.0),
-              100 * summary.get("real_token_fraction", 0.0),
-              options.model_dir))
-  return 0
