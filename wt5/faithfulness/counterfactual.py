@@ -46,6 +46,7 @@ from wt5.faithfulness import erase
 from wt5.faithfulness import insertions as insertions_lib
 from wt5.faithfulness import records as records_lib
 from wt5.faithfulness import scores
+from wt5.formats import eval_files
 from wt5.formats import export as export_format
 from wt5.formats.export import Export, ExportError
 from wt5.formats.model_dir import ModelDir
@@ -58,24 +59,15 @@ TABLE_HEADER = ("task", "step", "examples", "insertions", "label flips",
 
 def output_path(eval_dir: str, task: str, step: int) -> str:
   """output_path("m/validation_eval", "esnli_v010", 300) -> "m/validation_eval/esnli_v010_300_counterfactual.jsonl"."""
-  return os.path.join(eval_dir, "%s_%d%s" % (task, step, FILE_SUFFIX))
+  return eval_files.step_file(eval_dir, task, step, FILE_SUFFIX)
 
 
-def find_files(eval_dir: str, task: str, suffix: str = FILE_SUFFIX
-               ) -> Dict[int, str]:
-  """The `<task>_<step><suffix>` files in `eval_dir` by step, steps sorted.
+def find_files(eval_dir: str, task: str) -> Dict[int, str]:
+  """The counterfactual files of `task` in `eval_dir` by step, steps sorted.
 
   find_files("m/validation_eval", "esnli_v010") -> {300: "m/validation_eval/esnli_v010_300_counterfactual.jsonl"}
   """
-  if not os.path.isdir(eval_dir):
-    return {}
-  prefix, found = task + "_", {}
-  for name in os.listdir(eval_dir):
-    if name.startswith(prefix) and name.endswith(suffix):
-      step = name[len(prefix):-len(suffix)]
-      if step.isdigit():
-        found[int(step)] = os.path.join(eval_dir, name)
-  return dict(sorted(found.items()))
+  return eval_files.find_step_files(eval_dir, task, FILE_SUFFIX)
 
 
 def abstractive_tasks(manifest: Mapping[str, Any], split: str,

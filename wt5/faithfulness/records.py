@@ -29,23 +29,20 @@ torch.
 """
 
 import json
-import os
-import re
 from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
 from wt5.faithfulness import scores
+from wt5.formats import eval_files
 
 SOURCES = ("predicted", "annotated", "random")
 FILE_SUFFIX = "_faithfulness.jsonl"
-_FILE_RE = re.compile(r"^(?P<task>.+)_(?P<step>\d+)" + re.escape(FILE_SUFFIX) +
-                      "$")
 
 
 def output_path(eval_dir: str, task: str, step: int) -> str:
   """output_path("m/validation_eval", "movie_rationales_v010", 300) -> "m/validation_eval/movie_rationales_v010_300_faithfulness.jsonl"."""
-  return os.path.join(eval_dir, "%s_%d%s" % (task, step, FILE_SUFFIX))
+  return eval_files.step_file(eval_dir, task, step, FILE_SUFFIX)
 
 
 def find_files(eval_dir: str, task: str) -> Dict[int, str]:
@@ -53,14 +50,7 @@ def find_files(eval_dir: str, task: str) -> Dict[int, str]:
 
   find_files("m/validation_eval", "movie_rationales_v010") -> {150: ".../movie_rationales_v010_150_faithfulness.jsonl", 300: ...}
   """
-  if not os.path.isdir(eval_dir):
-    return {}
-  found = {}
-  for name in os.listdir(eval_dir):
-    match = _FILE_RE.match(name)
-    if match and match.group("task") == task:
-      found[int(match.group("step"))] = os.path.join(eval_dir, name)
-  return dict(sorted(found.items()))
+  return eval_files.find_step_files(eval_dir, task, FILE_SUFFIX)
 
 
 def read_records(path: str) -> List[Dict[str, Any]]:

@@ -7,13 +7,13 @@ leaked and non-leaked groups and LAS with its bootstrap interval
 (the command's work) and `wt5 report` share them.
 """
 
-import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from wt5.faithfulness import counterfactual
 from wt5.faithfulness import las as las_lib
 from wt5.faithfulness import records as records_lib
 from wt5.faithfulness import scores
+from wt5.formats import eval_files
 
 KINDS = ("X", "XE", "E")
 EXPLANATION = "explanation: "
@@ -24,7 +24,7 @@ TABLE_HEADER = ("task", "step", "examples", "acc(X)", "acc(XE)", "acc(E)",
 
 def output_path(eval_dir: str, task: str, step: int) -> str:
   """output_path("m/validation_eval", "esnli_v010", 300) -> "m/validation_eval/esnli_v010_300_simulatability.jsonl"."""
-  return os.path.join(eval_dir, "%s_%d%s" % (task, step, FILE_SUFFIX))
+  return eval_files.step_file(eval_dir, task, step, FILE_SUFFIX)
 
 
 def simulator_input(kind: str, text: str, explanation: str) -> str:
@@ -96,4 +96,4 @@ def read_records(path: str) -> List[Dict[str, Any]]:
 
 def find_files(eval_dir: str, task: str) -> Dict[int, str]:
   """The simulatability files of `task` in `eval_dir` by step, steps sorted."""
-  return counterfactual.find_files(eval_dir, task, FILE_SUFFIX)
+  return eval_files.find_step_files(eval_dir, task, FILE_SUFFIX)

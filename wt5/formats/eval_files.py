@@ -178,6 +178,32 @@ def read_values(path: str, line_format: str = "literal") -> List[Any]:
   return parse_lines(lines, path, line_format)
 
 
+def step_file(eval_dir: str, task: str, step: int, suffix: str) -> str:
+  """The path of a task's file of one step: `<task>_<step><suffix>`.
+
+  step_file("/m/validation_eval", "esnli_v010", 400, "_predictions")
+    -> "/m/validation_eval/esnli_v010_400_predictions"
+  """
+  return os.path.join(eval_dir, "%s_%d%s" % (task, step, suffix))
+
+
+def find_step_files(eval_dir: str, task: str, suffix: str) -> Dict[int, str]:
+  """A task's `<task>_<step><suffix>` files in `eval_dir` by step, sorted.
+
+  find_step_files("m/validation_eval", "esnli_v010", "_counterfactual.jsonl")
+    -> {300: "m/validation_eval/esnli_v010_300_counterfactual.jsonl"}
+  """
+  if not os.path.isdir(eval_dir):
+    return {}
+  prefix, found = task + "_", {}
+  for name in os.listdir(eval_dir):
+    if name.startswith(prefix) and name.endswith(suffix):
+      step = name[len(prefix):len(name) - len(suffix)]
+      if step.isdigit():
+        found[int(step)] = os.path.join(eval_dir, name)
+  return dict(sorted(found.items()))
+
+
 def task_file(eval_dir: str, task: str, kind: Union[str, int]) -> str:
   """The path of one of a task's files; `kind` is "inputs", "targets" or a step.
 
@@ -185,7 +211,7 @@ def task_file(eval_dir: str, task: str, kind: Union[str, int]) -> str:
     -> "/m/validation_eval/esnli_v010_400_predictions"
   """
   if isinstance(kind, int):
-    return os.path.join(eval_dir, "%s_%d_predictions" % (task, kind))
+    return step_file(eval_dir, task, kind, "_predictions")
   return os.path.join(eval_dir, "%s_%s" % (task, kind))
 
 

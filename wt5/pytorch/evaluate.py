@@ -170,7 +170,7 @@ def write_predictions(eval_dir: str, task: str, step: int,
 
 def decoded_file(eval_dir: str, task: str, step: int) -> str:
   """decoded_file("e", "mnli_v002", 100) -> "e/mnli_v002_100_decoded"."""
-  return os.path.join(eval_dir, "%s_%d%s" % (task, step, DECODED_SUFFIX))
+  return eval_files.step_file(eval_dir, task, step, DECODED_SUFFIX)
 
 
 def write_decoded(eval_dir: str, task: str, step: int,
