@@ -62,6 +62,18 @@ TASK = Option("--task", {
 BATCH_SIZE = Option("--batch_size", {
     "type": int, "default": 32,
     "help": "Examples per forward pass (default %(default)s)."})
+DATA_DIR = Option("--data_dir", {
+    "default": None,
+    "help": "The TFDS data directory (as t5_mesh_transformer's "
+            "--t5_tfds_data_dir)."})
+SEED = Option("--seed", {"type": int, "default": 0,
+                         "help": "The random seed (default 0)."})
+BOOTSTRAP = Option("--bootstrap", {
+    "type": int, "default": 1000,
+    "help": "Bootstrap resamples for the 95%% intervals (default "
+            "%(default)s)."})
+NO_PROGRESS = Option("--no_progress", {
+    "action": "store_true", "help": "Do not draw progress bars."})
 VOCAB_MODEL = Option("--vocab_model", {
     "default": None,
     "help": "Local SentencePiece model, if the export's is not readable "

@@ -28,6 +28,7 @@ import sys
 from typing import (Callable, Dict, IO, Iterator, List, Optional,
                     Sequence, Tuple)
 
+from wt5 import cli_options
 from wt5 import tfds_data
 
 HEADER = ("marketplace", "customer_id", "review_id", "product_id",
@@ -318,8 +319,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--tsv", nargs="+", required=True, metavar="FILE",
                       help="Files of the release: amazon_reviews_us_<Config>"
                       ".tsv or .tsv.gz (one per configuration).")
-  parser.add_argument("--data_dir", required=True,
-                      help="TFDS data directory to write into.")
+  cli_options.DATA_DIR.add(parser, required=True,
+                           help="The TFDS data directory to write into.")
   parser.add_argument("--pipeline_options", default=None,
                       help="Write through an Apache Beam pipeline with these "
                       "comma-separated Beam options, e.g. "

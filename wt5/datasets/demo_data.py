@@ -34,6 +34,7 @@ from typing import (Any, Dict, Iterator, List, Mapping, Optional,
                     Sequence)
 
 from wt5 import answers
+from wt5 import cli_options
 from wt5 import tfds_data
 from wt5.datasets.demo_templates import (OTHER_PLACES, PROMPT_WORDS,
                                          FeatureDict, Generator,
@@ -345,12 +346,11 @@ VOCAB_PREFIX = os.path.join("vocab", "wt5_demo")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   """The options of `wt5 data`."""
-  parser.add_argument("--data_dir", default="wt5_demo/data",
-                      help="Directory to write the TFDS datasets into "
-                      "(datasets already there under the same names are "
-                      "replaced).")
-  parser.add_argument("--seed", type=int, default=0,
-                      help="Seed of the generated examples.")
+  cli_options.DATA_DIR.add(
+      parser, default="wt5_demo/data", help="The TFDS data directory to "
+      "write into (datasets already there under the same names are "
+      "replaced).")
+  cli_options.SEED.add(parser, help="Seed of the generated examples.")
   parser.add_argument("--all_amazon", action="store_true",
                       help="Write all 46 amazon_us_reviews configurations "
                       "(default: Books_v1_00 only).")

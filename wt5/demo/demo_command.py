@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import sys
 
+from wt5 import cli_options
 from wt5.demo.pipeline import (DEFAULT_MIXTURES, DEFAULT_MODEL_SIZE,
                                DEFAULT_OUTPUT_DIR, DEFAULT_STEPS, DemoError,
                                DemoOptions, run_demo)
@@ -27,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR,
                       help="Where data, vocabulary, models and logs go "
                       "(default: %(default)s).")
-  parser.add_argument("--data_dir", default=None,
-                      help="TFDS data directory (default: OUTPUT_DIR/data).")
+  cli_options.DATA_DIR.add(
+      parser, help="The TFDS data directory (default: OUTPUT_DIR/data).")
   parser.add_argument("--mixtures", default=",".join(DEFAULT_MIXTURES),
                       help="Comma-separated WT5 mixtures (or tasks) to "
                       "train, one model each (default: %(default)s).")

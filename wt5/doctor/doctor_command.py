@@ -21,6 +21,7 @@ import argparse
 import os
 import sys
 
+from wt5 import cli_options
 from wt5.doctor.imports import import_checks
 from wt5.doctor.metadata import Result, metadata_checks
 
@@ -38,9 +39,9 @@ def format_result(result: Result) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--data_dir", default=None,
-                      help="Also list which WT5 TFDS datasets (and versions) "
-                      "are prepared in this directory.")
+  cli_options.DATA_DIR.add(
+      parser, help="Also list which WT5 TFDS datasets (and versions) are "
+      "prepared in this TFDS data directory.")
 
 
 def run(args: argparse.Namespace) -> int:

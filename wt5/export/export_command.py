@@ -246,15 +246,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--num_examples", type=int, default=None,
                       help="Examples to draw for a mixed split (required); "
                       "at most this many per task otherwise.")
-  parser.add_argument("--seed", type=int, default=0,
-                      help="Seed of the shuffling and mixture sampling.")
+  cli_options.SEED.add(parser,
+                       help="Seed of the shuffling and mixture sampling.")
   parser.add_argument("--mixed", action=argparse.BooleanOptionalAction,
                       default=None, help="One rate-sampled file (default for "
                       "train) or one file per task (default otherwise).")
   parser.add_argument("--no_gzip", action="store_true",
                       help="Write plain .jsonl files.")
-  parser.add_argument("--data_dir", default=None,
-                      help="TFDS data directory (as --t5_tfds_data_dir).")
+  cli_options.DATA_DIR.add(parser)
   parser.add_argument("--module_import", "--task_module", action="append",
                       default=[], metavar="MODULE",
                       help="Import MODULE first, e.g. one that registers tasks "

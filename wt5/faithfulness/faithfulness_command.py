@@ -35,19 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   cli_options.BATCH_SIZE.add(parser, help="Inputs per forward pass (memory "
                              "is bounded by this times the number of "
                              "labels).")
-  parser.add_argument("--seed", type=int, default=0,
-                      help="Seed of the random rationales, the tie-breaking "
-                      "and the bootstrap.")
-  parser.add_argument("--bootstrap", type=int, default=1000,
-                      help="Bootstrap resamples for the 95%% intervals.")
+  cli_options.SEED.add(parser, help="Seed of the random rationales, the "
+                       "tie-breaking and the bootstrap.")
+  cli_options.BOOTSTRAP.add(parser)
   parser.add_argument("--labels", default=None,
                       help="Comma-separated label set (default: the labels "
                       "of the split's targets).")
   parser.add_argument("--limit", type=int, default=None,
                       help="Score only the first N examples of each task.")
   cli_options.VOCAB_MODEL.add(parser)
-  parser.add_argument("--no_progress", action="store_true",
-                      help="Do not draw the progress bar.")
+  cli_options.NO_PROGRESS.add(parser)
   parser.add_argument("--counterfactual", action="store_true",
                       help="The counterfactual test of abstractive "
                       "explanations (wt5.faithfulness.counterfactual) "

@@ -42,16 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       parser, default=16, help="Packed rows per training step; inputs per "
       "scoring batch.")
   parser.add_argument("--learning_rate", type=float, default=1e-3)
-  parser.add_argument("--seed", type=int, default=0,
-                      help="Seed of the simulators and the bootstrap.")
-  parser.add_argument("--bootstrap", type=int, default=1000,
-                      help="Bootstrap resamples for the 95%% interval.")
+  cli_options.SEED.add(parser,
+                       help="Seed of the simulators and the bootstrap.")
+  cli_options.BOOTSTRAP.add(parser)
   parser.add_argument("--output_dir", default=None,
                       help="Where the simulator exports and models go "
                       "(default <model_dir>/simulators).")
   cli_options.VOCAB_MODEL.add(parser)
-  parser.add_argument("--no_progress", action="store_true",
-                      help="Do not draw the training progress bars.")
+  cli_options.NO_PROGRESS.add(parser)
 
 
 def run(args: argparse.Namespace) -> int:
