@@ -1,6 +1,5 @@
 """The embedded demo data: real TFDS schema, learnable structure, determinism."""
 
-import json
 import os
 
 import pytest
@@ -8,26 +7,22 @@ import seqio
 import sentencepiece as spm
 import tensorflow_datasets as tfds
 
+import catalogue_data
+import demo_registry as demo_registry_lib
 from wt5 import cli
 from wt5 import tfds_data
 from wt5.datasets import demo_data as demo_data
 from wt5.datasets import demo_templates as demo_templates
 
 AMAZON = ("Books_v1_00", "Digital_Ebook_Purchase_v1_01")
-SMALL = {
-    "esnli": {"train": 30, "validation": 6, "test": 6},
-    "cos_e": {"train": 30, "validation": 6},
-    "movie_rationales": {"train": 30, "validation": 6, "test": 6},
-    "eraser_multi_rc": {"train": 30, "validation": 6, "test": 6},
-    "glue/mnli": {"train": 9, "validation_matched": 3,
-                  "validation_mismatched": 3, "test_matched": 3,
-                  "test_mismatched": 3},
-    "glue/mnli_matched": {"validation": 3, "test": 3},
-    "glue/mnli_mismatched": {"validation": 3, "test": 3},
-    "imdb_reviews/plain_text": {"train": 10, "test": 4, "unsupervised": 4},
-    "amazon_us_reviews/Books_v1_00": {"train": 40},
-    "amazon_us_reviews/Digital_Ebook_Purchase_v1_01": {"train": 20},
-}
+SMALL = demo_registry_lib.split_sizes({  # (train, validation, test)
+    "esnli": (30, 6, 6), "cos_e": (30, 6, 0), "movie_rationales": (30, 6, 6),
+    "eraser_multi_rc": (30, 6, 6), "glue/mnli": (9, 3, 3),
+    "glue/mnli_matched": (0, 3, 3), "glue/mnli_mismatched": (0, 3, 3),
+    "imdb_reviews/plain_text": (10, 0, 4),
+    "amazon_us_reviews/Books_v1_00": (40, 0, 0),
+    "amazon_us_reviews/Digital_Ebook_Purchase_v1_01": (20, 0, 0),
+})
 FULL_NAMES = {
     "esnli": "esnli:0.1.0", "cos_e": "cos_e:0.0.1",
     "movie_rationales": "movie_rationales:0.1.0",
@@ -40,7 +35,6 @@ FULL_NAMES = {
     "amazon_us_reviews/Digital_Ebook_Purchase_v1_01":
         "amazon_us_reviews/Digital_Ebook_Purchase_v1_01:0.1.0",
 }
-CATALOGUE = os.path.join(os.path.dirname(__file__), "data", "catalogue.json")
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +69,7 @@ def text(value):
 
 
 def test_every_catalogue_source_is_a_demo_source():
-  with open(CATALOGUE) as f:
-    names = {t["tfds"] for t in json.load(f)["tasks"]}
+  names = {t["tfds"] for t in catalogue_data.TASKS.values()}
   names = {"imdb_reviews/plain_text:1.0.0" if n == "imdb_reviews:1.0.0" else n
            for n in names}
   written = demo_data.select_sources(

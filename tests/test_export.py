@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import seqio
 
+import demo_registry as demo_registry_lib
 import no_tensorflow
 from wt5 import cli
 from wt5.export import export_command as export
@@ -17,12 +18,9 @@ from wt5.formats import export as export_data
 from wt5.pytorch import decoding
 
 SOURCES = ["esnli", "glue/mnli", "glue/mnli_matched", "glue/mnli_mismatched"]
-SIZES = {"esnli": {"train": 120, "validation": 12, "test": 2},
-         "glue/mnli": {"train": 40, "validation_matched": 2,
-                       "validation_mismatched": 2, "test_matched": 2,
-                       "test_mismatched": 2},
-         "glue/mnli_matched": {"validation": 7, "test": 2},
-         "glue/mnli_mismatched": {"validation": 5, "test": 2}}
+SIZES = demo_registry_lib.split_sizes({  # (train, validation, test)
+    "esnli": (120, 12, 2), "glue/mnli": (40, 2, 2),
+    "glue/mnli_matched": (0, 7, 2), "glue/mnli_mismatched": (0, 5, 2)})
 LENGTHS = {"inputs": 24, "targets": 12}  # short enough that some examples are trimmed
 MIXTURE = "esnli_mnli_all_explanations"
 

@@ -19,6 +19,7 @@ import sys
 
 import pytest
 
+import demo_registry as demo_registry_lib
 import no_tensorflow
 from wt5 import cli
 from wt5.export import export_command as export
@@ -31,12 +32,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 MIXTURE = "esnli_mnli_all_explanations"
 SOURCES = ["esnli", "glue/mnli", "glue/mnli_matched", "glue/mnli_mismatched"]
-SIZES = {"esnli": {"train": 40, "validation": 6, "test": 2},
-         "glue/mnli": {"train": 20, "validation_matched": 3,
-                       "validation_mismatched": 3, "test_matched": 2,
-                       "test_mismatched": 2},
-         "glue/mnli_matched": {"validation": 5, "test": 2},
-         "glue/mnli_mismatched": {"validation": 4, "test": 2}}
+SIZES = demo_registry_lib.split_sizes({  # (train, validation, test)
+    "esnli": (40, 6, 2), "glue/mnli": (20, 3, 2),
+    "glue/mnli_matched": (0, 5, 2), "glue/mnli_mismatched": (0, 4, 2)})
 LENGTHS = {"inputs": 48, "targets": 24}
 STEP = 2
 # A task whose postprocessor is t5's (string_label_to_class_id) and the

@@ -2,7 +2,6 @@
 
 import functools
 import importlib
-import json
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from t5.data import glue_utils
 import t5.evaluation.metrics
 import tensorflow_datasets as tfds
 
+import catalogue_data
 from wt5 import metrics
 from wt5 import mixtures
 from wt5 import postprocessors
@@ -22,13 +22,8 @@ from wt5 import preprocessors
 from wt5 import tasks
 from wt5 import vocab
 
-CATALOGUE_PATH = os.path.join(os.path.dirname(__file__), "data",
-                              "catalogue.json")
-with open(CATALOGUE_PATH) as f:
-  CATALOGUE = json.load(f)
-
-CATALOGUE_TASKS = {t["name"]: t for t in CATALOGUE["tasks"]}
-CATALOGUE_MIXTURES = {m["name"]: m for m in CATALOGUE["mixtures"]}
+CATALOGUE_TASKS = catalogue_data.TASKS
+CATALOGUE_MIXTURES = catalogue_data.MIXTURES
 MOVIE_ALIASES = {"movie_rationales_take%d_explanations" % n:
                  "movie_rationales_%d_explanations" % n
                  for n in (1000, 500, 200, 100)}

@@ -33,39 +33,30 @@ What is covered where:
 
 import functools
 import json
-import os
 import re
 
 import pytest
 import seqio
 import tensorflow_datasets as tfds
 
+import catalogue_data
+import demo_registry as demo_registry_lib
 from wt5 import mixtures
 from wt5 import tfds_data
 from wt5.datasets import demo_data as demo_data
 
-CATALOGUE_PATH = os.path.join(os.path.dirname(__file__), "data",
-                              "catalogue.json")
-with open(CATALOGUE_PATH) as f:
-  CATALOGUE = json.load(f)
-CATALOGUE_TASKS = {t["name"]: t for t in CATALOGUE["tasks"]}
-CATALOGUE_MIXTURES = {m["name"]: m for m in CATALOGUE["mixtures"]}
+CATALOGUE_TASKS = catalogue_data.TASKS
+CATALOGUE_MIXTURES = catalogue_data.MIXTURES
 
 SEQUENCE_LENGTH = {"inputs": 4096, "targets": 1024}
 # Training sets just larger than the smallest "take N" of each family (100),
 # so that its "skip N" task has examples too.
-TEST_SIZES = {
-    "esnli": {"train": 105, "validation": 5, "test": 5},
-    "cos_e": {"train": 105, "validation": 5},
-    "movie_rationales": {"train": 105, "validation": 5, "test": 5},
-    "eraser_multi_rc": {"train": 105, "validation": 5, "test": 5},
-    "glue/mnli": {"train": 5, "validation_matched": 5,
-                  "validation_mismatched": 5, "test_matched": 5,
-                  "test_mismatched": 5},
-    "glue/mnli_matched": {"validation": 5, "test": 5},
-    "glue/mnli_mismatched": {"validation": 5, "test": 5},
-    "imdb_reviews/plain_text": {"train": 5, "test": 5, "unsupervised": 5},
-}
+TEST_SIZES = demo_registry_lib.split_sizes({  # (train, validation, test)
+    "esnli": (105, 5, 5), "cos_e": (105, 5, 0),
+    "movie_rationales": (105, 5, 5), "eraser_multi_rc": (105, 5, 5),
+    "glue/mnli": (5, 5, 5), "glue/mnli_matched": (0, 5, 5),
+    "glue/mnli_mismatched": (0, 5, 5), "imdb_reviews/plain_text": (5, 0, 5),
+})
 AMAZON_SIZE = {"train": 80}  # validation = train[:10%]: 8, some of 3 stars
 EXAMPLES_PER_TASK = 3
 
