@@ -26,9 +26,8 @@ from wt5 import cli
 from wt5.demo import demo_command as demo
 from wt5.demo import pipeline as demo_pipeline
 
-DEMO_MIXTURES = ("esnli_mnli_all_explanations",
-                 "movie_rationales_1000_explanations")
-DEMO_STEPS = 30
+DEMO_MIXTURES = demo_registry_lib.DEMO_MIXTURES
+DEMO_STEPS = demo_registry_lib.DEMO_STEPS
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import sys
 import pytest
 import tensorflow_datasets as tfds
 
+import demo_registry as demo_registry_lib
 from wt5 import cli
 from wt5.demo import demo_command as demo
 from wt5.demo import pipeline as demo_pipeline
@@ -27,6 +28,9 @@ from wt5 import metrics as wt5_metrics
 MIXTURES = ("esnli_mnli_all_explanations", "movie_rationales_1000_explanations")
 ESNLI_KEYS = ["accuracy", "bleu", "expln1_length"]
 EXTRACTIVE_KEYS = ["accuracy", "f1", "partial match f1", "avg_explanation_count"]
+# The demo run's checkpoints: half way and at the end.
+STEPS = demo_registry_lib.DEMO_STEPS
+HALF = STEPS // 2
 EVAL_TASKS = {
     "esnli_mnli_all_explanations": ["esnli_v010",
                                     "mnli_explain_eval_matched_v002",
@@ -231,7 +235,7 @@ def test_metric_keys_and_ranges(demo_run):
       keys = EXTRACTIVE_KEYS if task.startswith("movie") else ESNLI_KEYS
       assert list(values) == keys, task
       for metric, by_step in values.items():
-        assert sorted(by_step) == [15, 30], (task, metric)
+        assert sorted(by_step) == [HALF, STEPS], (task, metric)
         for value in by_step.values():
           if metric in ("accuracy", "bleu", "f1", "partial match f1"):
             assert 0.0 <= value <= 100.0, (task, metric, value)
@@ -261,7 +265,7 @@ def test_eval_files_come_from_the_embedded_data(demo_run):
           "explanation_1", "explanation_2", "explanation_3") if ex[k]]}
                      for ex in esnli]
   for task in EVAL_TASKS["esnli_mnli_all_explanations"]:
-    for step in (15, 30):
+    for step in (HALF, STEPS):
       predictions = eval_files.read_values(os.path.join(
           eval_dir, "%s_%d_predictions" % (task, step)))
       assert len(predictions) == 100
@@ -282,7 +286,7 @@ def test_eval_files_come_from_the_embedded_data(demo_run):
   assert [t["explanations"] for t in targets] == [
       [e.decode() for e in ex["evidences"]] for ex in movies]
   predictions = eval_files.read_values(os.path.join(
-      movie_dir, "movie_rationales_eval_v010_30_predictions"))
+      movie_dir, "movie_rationales_eval_v010_%d_predictions" % STEPS))
   assert len(predictions) == 100
   assert all(set(p) == {"label", "overlap_spans", "span_array",
                         "explanations"} for p in predictions)
@@ -302,9 +306,9 @@ def test_logged_metrics_match_the_prediction_files(demo_run):
     eval_dir = os.path.join(result.model_dir, "validation_eval")
     targets = eval_files.read_values(os.path.join(eval_dir, task + "_targets"))
     predictions = eval_files.read_values(os.path.join(
-        eval_dir, "%s_30_predictions" % task))
+        eval_dir, "%s_%d_predictions" % (task, STEPS)))
     recomputed = metric_fn(targets, predictions)
-    logged = {k: v[30] for k, v in result.metrics[task].items()}
+    logged = {k: v[STEPS] for k, v in result.metrics[task].items()}
     assert sorted(recomputed) == sorted(logged)
     for key, value in recomputed.items():
       assert logged[key] == pytest.approx(value, abs=1e-3), (task, key)
@@ -315,13 +319,14 @@ def test_logged_metrics_match_the_prediction_files(demo_run):
 @pytest.mark.timeout(900)  # the first user of demo_run waits for the demo
 def test_demo_output_and_files(demo_run):
   output_dir, results, text = demo_run
-  assert "== Training esnli_mnli_all_explanations: 30 steps" in text
-  assert "    step    30/30  loss " in text
+  assert "== Training esnli_mnli_all_explanations: %d steps" % STEPS in text
+  assert "    step    %d/%d  loss " % (STEPS, STEPS) in text
   assert ("== Evaluating every checkpoint of movie_rationales_1000_explanations"
           " on movie_rationales_eval_v010") in text
   assert "== Results (validation split, greedy decoding)" in text
   assert ("movie_rationales_eval_v010  accuracy               " in text)
-  assert "== esnli_v010 at step 30: first 2 validation examples" in text
+  assert ("== esnli_v010 at step %d: first 2 validation examples" % STEPS
+          in text)
   assert "  input:     explain nli hypothesis: " in text
   assert "  predicted: " in text and "  reference: " in text
   assert "Finished in " in text
@@ -365,8 +370,8 @@ def test_wt5_score_rescores_the_demo_eval_dir(demo_run, tmp_path, capsys):
   assert "movie_rationales_eval_v010" in table
   with open(out_dir / "scores.json") as f:
     scores = json.load(f)["movie_rationales_eval_v010"]
-  assert sorted(scores) == ["15", "30"]
-  for step in (15, 30):
+  assert sorted(scores) == sorted([str(HALF), str(STEPS)])
+  for step in (HALF, STEPS):
     values = scores[str(step)]
     for key, logged in result.metrics["movie_rationales_eval_v010"].items():
       assert values[key] == pytest.approx(logged[step], abs=1e-3), key
