@@ -95,15 +95,41 @@ def pytest_xdist_make_scheduler(config, log):
   return LoadFileSharingTheDemo(config, log)
 
 
+# The longest other files, longest first (from `pytest --durations`): run
+# right after the demo's files, so that no worker is left with a long file at
+# the end while the other waits.
+LONG_FILES = ("tests/test_caching.py", "tests/test_custom.py",
+              "tests/test_task_pipeline.py", "tests/test_pytorch_train.py",
+              "tests/test_faithfulness.py", "tests/test_pytorch_fsdp.py",
+              "tests/test_attention.py", "tests/test_doctor_venv.py",
+              "tests/test_demo_data.py", "tests/test_pytorch_ddp.py",
+              "tests/test_memory_plan.py")
+
+
+def run_order(path: str) -> int:
+  """Where a test file's tests run: run_order("tests/test_convert.py") -> 0,
+  the `LONG_FILES` in their order next, every other file last."""
+  if path in DEMO_RUN_FILES:
+    return 0
+  if path in LONG_FILES:
+    return 1 + LONG_FILES.index(path)
+  return 1 + len(LONG_FILES)
+
+
 def pytest_collection_modifyitems(config, items):
-  """Runs the `DEMO_RUN_FILES` first: under xdist they are the longest unit."""
+  """Runs the `DEMO_RUN_FILES` first (under xdist they are the longest unit),
+  then the `LONG_FILES`."""
   def path(item):
     return item.path.relative_to(config.rootpath).as_posix()
 
+  for name in DEMO_RUN_FILES + LONG_FILES:
+    if not (config.rootpath / name).is_file():
+      raise pytest.UsageError("tests/conftest.py names %s, which does not "
+                              "exist" % name)
   for item in items:
     if "demo_run" in item.fixturenames and path(item) not in DEMO_RUN_FILES:
       raise pytest.UsageError(
           f"{item.nodeid} uses demo_run: add {path(item)} to DEMO_RUN_FILES "
           "in tests/conftest.py, or the demo trains once more in another "
           "worker")
-  items.sort(key=lambda item: path(item) not in DEMO_RUN_FILES)  # stable
+  items.sort(key=lambda item: run_order(path(item)))  # stable
