@@ -7,10 +7,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# --no-compile: Python compiles what it imports, on first import; compiling
-# every installed module (TensorFlow, torch, JAX) up front costs a minute of
-# CPU that the tests, running beside it, need.
-PIP_FLAGS := --no-deps --no-compile --disable-pip-version-check -q
+PIP_FLAGS := --no-deps --disable-pip-version-check -q
 # The lock's torch is the CPU build (torch==2.13.0+cpu), which the package
 # index does not have. The venv's pip installs it from the sources pip is
 # configured with (find-links folders, index URLs) when one of them lists it;
