@@ -7,7 +7,14 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PIP_FLAGS := --no-deps --disable-pip-version-check -q
+# --no-compile: Python compiles what it imports, on first import, and keeps
+# the compiled file (PYTHONDONTWRITEBYTECODE, where the environment sets it,
+# is dropped for every command here: with it, a module without a compiled
+# file is compiled again at every import, in every process); compiling
+# every installed module (TensorFlow, torch, transformers) up front costs
+# a minute of CPU per venv that the tests, running beside it, need.
+unexport PYTHONDONTWRITEBYTECODE
+PIP_FLAGS := --no-deps --no-compile --disable-pip-version-check -q
 # The lock's torch is the CPU build (torch==2.13.0+cpu), which the package
 # index does not have. The venv's pip installs it from the sources pip is
 # configured with (find-links folders, index URLs) when one of them lists it;

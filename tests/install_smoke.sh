@@ -4,7 +4,8 @@
 # Builds the sdist from the committed files only (`git archive HEAD`, as a
 # fresh clone has them: untracked and modified files do not count) and, from
 # it, the wheel; installs the wheel into a new virtual environment with a
-# plain `pip install` (pip's ordinary resolver, no lock, no --no-deps); then,
+# plain `pip install` (pip's ordinary resolver, no lock, no --no-deps; with
+# --no-compile, as Python compiles what it imports on first import); then,
 # from a temporary directory outside the checkout, imports wt5, writes the
 # demo data, trains 10 steps and evaluates with the installed
 # `t5_mesh_transformer` console script, re-scores the evaluation with
@@ -18,6 +19,9 @@
 # Each step's output goes to WORK_DIR/logs/<step>.log; a failing step is
 # named and the end of its log printed.
 set -uo pipefail
+# The venvs are installed without compiling (--no-compile); Python compiles
+# what it imports once and keeps it, unless this is set.
+unset PYTHONDONTWRITEBYTECODE
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON="${PYTHON:-python3.11}"
@@ -77,16 +81,17 @@ PY
 )
 (
   step torch-venv "$PYTHON" -m venv "$TORCH_VENV"
-  step torch-extra bash -c '"$0/pip" install --no-deps "$1" &&
-    "$0/pip" install torch==2.13.0 "setuptools<80" $2 && shift 2 &&
-    "$0/pip" install "$@" && ! "$0/python" -c "import tensorflow" 2>/dev/null' \
+  step torch-extra bash -c '"$0/pip" install --no-compile --no-deps "$1" &&
+    "$0/pip" install --no-compile torch==2.13.0 "setuptools<80" $2 &&
+    shift 2 && "$0/pip" install --no-compile "$@" &&
+    ! "$0/python" -c "import tensorflow" 2>/dev/null' \
     "$TBIN" "$WHEEL" "${TORCH_PIP_ARGS:-}" "${EXTRA[@]}"
 ) &
 TORCH_INSTALL=$!
 
 # --- Install: a new venv, plain `pip install <wheel>`.
 step venv "$PYTHON" -m venv "$VENV"
-step install "$VENV/bin/pip" install "$WHEEL"
+step install "$VENV/bin/pip" install --no-compile "$WHEEL"
 BIN="$VENV/bin"
 # torch comes second (README: pip cannot resolve it together with TF 2.12.1).
 # TORCH_PIP_ARGS says where its CPU build is: `make test` and `make
@@ -94,7 +99,8 @@ BIN="$VENV/bin"
 # sources have it, else "--extra-index-url https://download.pytorch.org/whl/cpu
 # ..."); run alone, pass it yourself where pip's configuration lacks it.
 # shellcheck disable=SC2086
-step torch "$BIN/pip" install torch==2.13.0 "setuptools<80" ${TORCH_PIP_ARGS:-}
+step torch "$BIN/pip" install --no-compile torch==2.13.0 "setuptools<80" \
+  ${TORCH_PIP_ARGS:-}
 
 # Exactly the two TFDS distributions wt5 declares.
 step pip-list bash -c '"$0/pip" list --format=freeze | tee "$1/pip-list.txt" &&

@@ -205,7 +205,8 @@ def test_make_venv_takes_torch_from_the_cpu_index_only_where_pip_lacks_it(
     tmp_path):
   wheels = tmp_path / "wheels"
   wheels.mkdir()
-  pip = ".venv/bin/python -m pip install --no-deps --disable-pip-version-check -q"
+  pip = (".venv/bin/python -m pip install --no-deps --no-compile "
+         "--disable-pip-version-check -q")
   lock = pip + " -r <(grep -vxF 'torch==2.13.0+cpu' requirements.lock)"
   # No configured source has torch 2.13.0+cpu: PyPI's CPU wheel index, with
   # one retry and 30 s per try should it be unreachable.
