@@ -320,7 +320,7 @@ def test_logged_metrics_match_the_prediction_files(demo_run):
 def test_demo_output_and_files(demo_run):
   output_dir, results, text = demo_run
   assert "== Training esnli_mnli_all_explanations: %d steps" % STEPS in text
-  assert "    step    %d/%d  loss " % (STEPS, STEPS) in text
+  assert "    step %5d/%d  loss " % (STEPS, STEPS) in text
   assert ("== Evaluating every checkpoint of movie_rationales_1000_explanations"
           " on movie_rationales_eval_v010") in text
   assert "== Results (validation split, greedy decoding)" in text
