@@ -625,7 +625,9 @@ def test_wt5_train_models_score_the_same_in_the_binary(demo, v11, layout):
   `wt5 train`; converted to Mesh TF, evaluated by the binary."""
   name = layout.replace(" ", "_").replace(".", "_")
   torch_dir = str(demo["root"] / (name + "_torch"))
-  model, steps = (("tiny", 60) if layout == "T5 1.0" else
+  # From scratch: 53 to 90% accuracy after 60 steps in different runs, 100%
+  # after 120.
+  model, steps = (("tiny", 120) if layout == "T5 1.0" else
                   (v11["checkpoint"], 20))
   hf_metrics = torch_train(demo, model, torch_dir, steps)
   mtf_dir = str(demo["root"] / (name + "_back"))
