@@ -27,10 +27,11 @@ The CPU may be shared: each route runs `--rounds` times (default 2) in the
 order mtf, torch, torch, mtf, ... so that a load that drifts during the
 benchmark weighs on both alike; each route's rates are its summed steady
 tokens (examples, steps) over its summed steady seconds, and the 1-minute load
-average at the end of each run is printed. torch runs with
-OMP_WAIT_POLICY=PASSIVE, as `wt5 train` sets it: on a shared, loaded CPU
-OpenMP's spinning threads make each step several times slower. The last line
-is `torch_over_mtf: X.XX`, the ratio of the two routes' real tokens/s.
+average at the end of each run is printed. torch runs with the OpenMP
+settings the `wt5` command adds (`wt5.cli.openmp_defaults`: GOMP_SPINCOUNT
+1000 unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set; `--omp_wait_policy
+PASSIVE` to compare). The last line is `torch_over_mtf: X.XX`, the ratio of
+the two routes' real tokens/s.
 
     .venv/bin/python benchmarks/torch_vs_mtf.py [--steps 150] [--rounds 2] [--torch_compile] [--workdir DIR]
 """
@@ -49,6 +50,7 @@ from typing import Sequence
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from wt5 import cli
 from wt5 import model_shapes
 from wt5.demo import pipeline as demo_pipeline
 from wt5.mtf import binary as mtf_binary
@@ -163,10 +165,9 @@ def mtf_tokens_per_step(export_dir: str, steps: int):
 
 def run_torch(workdir: str, env, steps: int, export_dir: str, bf16: bool,
               compile_model: bool) -> Measure:
-  """Trains with `wt5 train` on the export."""
-  # As `wt5 train` sets it: OpenMP's spinning waits collapse on a loaded CPU.
-  full_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", PYTHONPATH=ROOT,
-                  **env)
+  """Trains with `wt5 train` on the export, in `wt5 train`'s environment."""
+  full_env = dict(os.environ, PYTHONPATH=ROOT, **env)
+  full_env.update(cli.openmp_defaults(full_env))
   model_dir = os.path.join(workdir, "torch")
   init_dir = os.path.join(workdir, "torch_init")
   for path in (model_dir, init_dir):
@@ -219,6 +220,10 @@ def main() -> int:
                       help="Train torch with `wt5 train --torch_compile` "
                       "(compiling happens in the first step, which is not "
                       "timed).")
+  parser.add_argument("--omp_wait_policy", default=None,
+                      choices=("PASSIVE", "ACTIVE"),
+                      help="Run torch with this OMP_WAIT_POLICY instead of "
+                      "the `wt5` command's OpenMP settings.")
   parser.add_argument("--workdir", default=None,
                       help="Keep data, logs and models here (default: a "
                       "temporary directory, removed afterwards).")
@@ -229,12 +234,19 @@ def main() -> int:
   try:
     vocab = prepare(workdir)
     env = {"WT5_VOCAB_MODEL": vocab, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    torch_env = dict(env, **({"OMP_WAIT_POLICY": args.omp_wait_policy}
+                             if args.omp_wait_policy else {}))
+    omp = dict(os.environ, **torch_env)
+    omp.update(cli.openmp_defaults(omp))
     print("model: %r shape %s, %d x %d steps of %d rows x %s positions, "
-          "mixture %s, %d CPU cores, load %s, torch in %s%s" % (
+          "mixture %s, %d CPU cores, load %s, torch in %s%s, OpenMP %s" % (
               SIZE, model_shapes.SHAPES[SIZE], args.rounds, args.steps, ROWS,
               LENGTHS, MIXTURE, os.cpu_count(), load(),
               "bf16" if args.torch_bf16 else "float32",
-              ", compiled" if args.torch_compile else ""), flush=True)
+              ", compiled" if args.torch_compile else "",
+              " ".join("%s=%s" % (k, omp[k]) for k in
+                       ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in omp)
+              or "defaults"), flush=True)
     export_dir = export_mixture(workdir, env, args.steps)
     per_step = mtf_tokens_per_step(export_dir, args.steps)
     order = ["mtf", "torch"]
@@ -243,7 +255,8 @@ def main() -> int:
         if name == "mtf":
           runs[name].append(run_mtf(workdir, env, args.steps, per_step))
         else:
-          runs[name].append(run_torch(workdir, env, args.steps, export_dir,
+          runs[name].append(run_torch(workdir, torch_env, args.steps,
+                                      export_dir,
                                       args.torch_bf16, args.torch_compile))
         print("  %s run: %.2f steps/s, load %s at its end" % (
             name, runs[name][-1].steps / runs[name][-1].seconds,

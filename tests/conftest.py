@@ -14,9 +14,17 @@ SentencePiece model, which a registry uses unless a test asks for its own:
     def registry(demo_registry):
       with demo_registry("wt5_export", sources=["esnli"]) as reg:
         yield reg  # reg.data_dir, reg.vocab_model, reg.vocabulary, reg.root
+
+The suite runs its test files in two processes beside the install smoke on a
+shared CPU, so torch's OpenMP threads sleep as soon as they wait
+(OMP_WAIT_POLICY=PASSIVE, read when torch loads; the `wt5` commands the
+tests start inherit it).
 """
 
 import io
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest
 

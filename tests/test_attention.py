@@ -20,10 +20,7 @@ benchmarks/gpu_suite.sh):
 import copy
 import io
 import math
-import os
 import random
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest
 import torch

@@ -5,7 +5,8 @@ name the directory, step, task, file or vocabulary that is wrong; those of
 `wt5 data amazon` the file. A missing or unknown subcommand, an unknown flag
 of every subcommand, the export reader, and the Amazon TSV cases of a real
 release (header-only files, CRLF line endings, bad flags, two files of one
-configuration, converting again over a dataset) are here.
+configuration, converting again over a dataset) are here, and the OpenMP
+settings `wt5` adds before a subcommand's module loads torch.
 """
 
 import gzip
@@ -72,6 +73,43 @@ def test_the_console_script_exits_2():
                           timeout=60, check=False)
   assert result.returncode == 2
   assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+def test_openmp_defaults():
+  assert cli.openmp_defaults({}) == {"GOMP_SPINCOUNT": "1000"}
+  assert cli.openmp_defaults({"PATH": "/bin"}) == {"GOMP_SPINCOUNT": "1000"}
+  assert cli.openmp_defaults({"OMP_WAIT_POLICY": "PASSIVE"}) == {}
+  assert cli.openmp_defaults({"GOMP_SPINCOUNT": "5"}) == {}
+
+
+# Records, when `wt5` imports the train command's module, GOMP_SPINCOUNT and
+# whether torch (whose OpenMP reads it once, on loading) is loaded yet.
+_SPY = """
+import importlib, os, sys
+from wt5 import cli
+real = importlib.import_module
+def spy(name, *args):
+  if name == "wt5.pytorch.train_command":
+    print("IMPORT", os.environ.get("GOMP_SPINCOUNT"), "torch" in sys.modules)
+  return real(name, *args)
+importlib.import_module = spy
+try:
+  cli.main(["train", "--help"])
+except SystemExit:
+  pass
+"""
+
+
+@pytest.mark.parametrize("policy", [None, "PASSIVE"])
+def test_openmp_settings_are_made_before_torch_loads(policy):
+  env = {k: v for k, v in os.environ.items()
+         if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+  if policy:
+    env["OMP_WAIT_POLICY"] = policy
+  out = subprocess.run([sys.executable, "-c", _SPY], env=env, check=True,
+                       capture_output=True, text=True).stdout
+  lines = [l for l in out.splitlines() if l.startswith("IMPORT")]
+  assert lines == ["IMPORT %s False" % (None if policy else "1000")]
 
 
 @pytest.mark.parametrize("command", sorted(cli._SUBCOMMANDS))

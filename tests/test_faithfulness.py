@@ -17,9 +17,6 @@ import os
 import subprocess
 import sys
 
-# As `wt5 train` sets it, for torch's OpenMP threads on a shared CPU.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import numpy as np
 import pytest
 

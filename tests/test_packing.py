@@ -13,9 +13,6 @@ import math
 import os
 import random
 
-# As `wt5 train` sets it (read when torch loads).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import pytest
 import torch
 
@@ -177,6 +174,41 @@ def test_packed_batch_trains_as_its_examples_one_by_one(case, attn):
               for k in grads)
   assert worst <= TOLERANCE, worst
   assert max(g.abs().max().item() for g in grads.values()) > 1e-3
+
+
+@pytest.mark.parametrize("packed", [True, False])
+def test_logits_of_target_positions_only_give_the_same_loss_and_gradients(
+    packed):
+  """On the CPU the output layer sees only the target tokens' positions.
+
+  Loss and every gradient equal those of the logits of every position
+  (float64, 1e-12), for packed rows and padded examples.
+  """
+  model = _tiny_model("sdpa").double()
+  rows = _rows("several_with_padding")
+  batch = (packing.PackedCollator(LENGTHS)(rows) if packed else
+           batching.Collator()([e for row in rows for e in row]))
+  real = int((batch["labels"] != batching.IGNORE_INDEX).sum())
+  assert real < batch["labels"].numel()  # there is padding to leave out
+  seen = []
+  hook = model.lm_head.register_forward_hook(
+      lambda module, args, out: seen.append(tuple(args[0].shape)))
+  results = {}
+  for only in (None, False):  # None: the default on the CPU
+    model.zero_grad()
+    loss = batching.target_loss_sum(model, batch, only)
+    loss.backward()
+    results[only] = (loss.item(), {k: p.grad.clone()
+                                   for k, p in model.named_parameters()})
+  hook.remove()
+  width = model.config.d_model
+  assert seen == [(real, width), tuple(batch["labels"].shape) + (width,)]
+  (fast, fast_grads), (full, full_grads) = results[None], results[False]
+  assert abs(fast - full) <= 1e-12, (fast, full)
+  worst = max((fast_grads[k] - full_grads[k]).abs().max().item()
+              for k in fast_grads)
+  assert worst <= 1e-12, worst
+  assert max(g.abs().max().item() for g in fast_grads.values()) > 1e-3
 
 
 def test_without_the_segment_masks_the_loss_differs():

@@ -16,8 +16,6 @@ import shutil
 import subprocess
 import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import pytest
 
 import test_packing

@@ -15,8 +15,6 @@ import shutil
 import subprocess
 import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import pytest
 
 from wt5 import cli

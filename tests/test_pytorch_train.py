@@ -15,10 +15,6 @@ import shutil
 import subprocess
 import sys
 
-# As `wt5 train` sets it, for torch's OpenMP threads on a shared CPU (read
-# when torch loads; without effect if an earlier test module loaded it).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import pytest
 import seqio
 

@@ -9,8 +9,13 @@ fast.
 
 import argparse
 import importlib
+import os
 import sys
-from typing import List, Optional
+from typing import Dict, List, Mapping, Optional
+
+# libgomp's own spin count for threads that outnumber the CPUs (its manual,
+# GOMP_SPINCOUNT): short spins before a waiting OpenMP thread sleeps.
+GOMP_SPINCOUNT = "1000"
 
 _SUBCOMMANDS = {
     "demo": ("wt5.demo.demo_command", "Train and evaluate a small WT5 model end to end on the CPU."),
@@ -46,9 +51,28 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
   return parser
 
 
+def openmp_defaults(environ: Mapping[str, str]) -> Dict[str, str]:
+  """The OpenMP settings `wt5` adds to an environment that sets none.
+
+  PyTorch's OpenMP (libgomp) reads them once, when torch loads. A waiting
+  thread that sleeps at once (OMP_WAIT_POLICY=PASSIVE) makes each of the
+  many small operations of a CPU training step wait for its threads to wake;
+  one that spins long (libgomp's default, 300,000 spins) takes the CPU from
+  other work on a shared machine. `wt5` spins briefly instead, unless
+  OMP_WAIT_POLICY or GOMP_SPINCOUNT is set:
+  openmp_defaults({}) -> {"GOMP_SPINCOUNT": "1000"}
+  openmp_defaults({"OMP_WAIT_POLICY": "PASSIVE"}) -> {}
+  """
+  if "OMP_WAIT_POLICY" in environ or "GOMP_SPINCOUNT" in environ:
+    return {}
+  return {"GOMP_SPINCOUNT": GOMP_SPINCOUNT}
+
+
 def main(argv: Optional[List[str]] = None) -> int:
   """Entry point of the `wt5` console script."""
   argv = sys.argv[1:] if argv is None else list(argv)
+  # Before a subcommand's module imports torch.
+  os.environ.update(openmp_defaults(os.environ))
   command = next((a for a in argv if not a.startswith("-")), None)
   parser = build_parser(command)
   args, unknown = parser.parse_known_args(argv)

@@ -9,7 +9,6 @@ the abstractive explanations with the counterfactual test instead
 """
 
 import argparse
-import os
 import sys
 
 from wt5 import cli_options
@@ -59,7 +58,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
   """Runs `wt5 faithfulness`."""
-  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `wt5 train`
   labels = [l.strip() for l in args.labels.split(",")] if args.labels else None
   try:
     if args.counterfactual:

@@ -5,7 +5,6 @@
 """
 
 import argparse
-import os
 import sys
 
 from wt5 import cli_options
@@ -54,7 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
   """Runs `wt5 simulatability`."""
-  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `wt5 train`
   try:
     simulatability.simulatability(args.model_dir, args.export_dir, args.simulator,
                    args.steps, args.step, args.split, args.train_split,

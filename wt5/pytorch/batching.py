@@ -95,21 +95,40 @@ class TokenCount:
     return self
 
 
-def target_loss_sum(model: Any, batch: Mapping[str, Any]) -> Any:
+def target_loss_sum(model: Any, batch: Mapping[str, Any],
+                    target_positions_only: Optional[bool] = None) -> Any:
   """The sum over every target token (labels not -100) of its cross-entropy.
 
   Takes an unpacked (`Collator`) or packed (`packing.PackedCollator`) batch;
   dividing by the number of target tokens gives the token-weighted mean of
   the examples' losses, the loss T5 computes for a padded batch.
+  With `target_positions_only` (default: when the labels are on the CPU,
+  where selecting the positions waits for no device) the output layer
+  computes the logits of the target tokens only, not of the padding (a
+  quarter of the target positions of the demo's packed rows at 128/64): the
+  same sum, fewer operations.
   """
   import torch
   labels = batch["labels"]
   kwargs = {k: v for k, v in batch.items() if k != "labels"}
   if "decoder_input_ids" not in kwargs:
     kwargs["decoder_input_ids"] = _unwrap(model)._shift_right(labels)
+  if target_positions_only is None:
+    target_positions_only = labels.device.type == "cpu"
+  real = labels != IGNORE_INDEX
   # No decoder cache in training: it only costs memory, and under
   # torch.compile its per-layer flags recompile every decoder block.
-  logits = model(**kwargs, use_cache=False).logits
+  if target_positions_only:
+    head = _unwrap(model).get_output_embeddings()
+    hook = head.register_forward_pre_hook(
+        lambda module, args: (args[0][real],) + tuple(args[1:]))
+    try:
+      logits = model(**kwargs, use_cache=False).logits
+    finally:
+      hook.remove()
+    labels = labels[real]
+  else:
+    logits = model(**kwargs, use_cache=False).logits
   # bf16/fp16 logits in float32; float64 stays float64.
   logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
   return torch.nn.functional.cross_entropy(

@@ -4,7 +4,6 @@
 """
 
 import argparse
-import os
 import sys
 
 from wt5 import cli_options
@@ -27,7 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
   """Runs `wt5 evaluate`."""
-  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `wt5 train`
   try:
     if args.from_decoded:
       for name in postprocess_decoded(args.model_dir, args.export_dir,

@@ -163,7 +163,9 @@ def _traced_activations(config: Any, layers: int, batch_size: int,
     tracker = mem_tracker.MemTracker()
     tracker.track_external(model)
     with tracker:
-      batching.target_loss_sum(model, batch).backward()
+      # Logits at every position, as on a GPU.
+      batching.target_loss_sum(model, batch, target_positions_only=False
+                               ).backward()
     peak = tracker.get_tracker_snapshot("peak")
   kinds = (mem_tracker._MemRefType.ACT, mem_tracker._MemRefType.TEMP)
   return float(sum(snap.get(k, 0) for snap in peak.values() for k in kinds))

@@ -34,9 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
   """Runs `wt5 train`."""
-  # OpenMP threads that spin while waiting collapse on a shared, loaded CPU
-  # (each step several times slower); read when torch loads.
-  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
   options = cli_options.from_args(TrainOptions, args)
   try:
     if args.consolidate:
