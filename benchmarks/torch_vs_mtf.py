@@ -165,9 +165,8 @@ def mtf_tokens_per_step(export_dir: str, steps: int):
 
 def run_torch(workdir: str, env, steps: int, export_dir: str, bf16: bool,
               compile_model: bool) -> Measure:
-  """Trains with `wt5 train` on the export, in `wt5 train`'s environment."""
+  """Trains with `wt5 train` on the export, with `env` added to this one's."""
   full_env = dict(os.environ, PYTHONPATH=ROOT, **env)
-  full_env.update(cli.openmp_defaults(full_env))
   model_dir = os.path.join(workdir, "torch")
   init_dir = os.path.join(workdir, "torch_init")
   for path in (model_dir, init_dir):
@@ -234,10 +233,12 @@ def main() -> int:
   try:
     vocab = prepare(workdir)
     env = {"WT5_VOCAB_MODEL": vocab, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    torch_env = dict(env, **({"OMP_WAIT_POLICY": args.omp_wait_policy}
-                             if args.omp_wait_policy else {}))
+    # torch's: the OpenMP settings the `wt5` command would add.
+    torch_env = dict(env)
+    if args.omp_wait_policy:
+      torch_env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+    torch_env.update(cli.openmp_defaults(dict(os.environ, **torch_env)))
     omp = dict(os.environ, **torch_env)
-    omp.update(cli.openmp_defaults(omp))
     print("model: %r shape %s, %d x %d steps of %d rows x %s positions, "
           "mixture %s, %d CPU cores, load %s, torch in %s%s, OpenMP %s" % (
               SIZE, model_shapes.SHAPES[SIZE], args.rounds, args.steps, ROWS,

@@ -115,20 +115,19 @@ def target_loss_sum(model: Any, batch: Mapping[str, Any],
     kwargs["decoder_input_ids"] = _unwrap(model)._shift_right(labels)
   if target_positions_only is None:
     target_positions_only = labels.device.type == "cpu"
-  real = labels != IGNORE_INDEX
-  # No decoder cache in training: it only costs memory, and under
-  # torch.compile its per-layer flags recompile every decoder block.
+  hook = None
   if target_positions_only:
-    head = _unwrap(model).get_output_embeddings()
-    hook = head.register_forward_pre_hook(
-        lambda module, args: (args[0][real],) + tuple(args[1:]))
-    try:
-      logits = model(**kwargs, use_cache=False).logits
-    finally:
-      hook.remove()
+    real = labels != IGNORE_INDEX
     labels = labels[real]
-  else:
+    hook = _unwrap(model).get_output_embeddings().register_forward_pre_hook(
+        lambda module, args: (args[0][real],) + tuple(args[1:]))
+  try:
+    # No decoder cache in training: it only costs memory, and under
+    # torch.compile its per-layer flags recompile every decoder block.
     logits = model(**kwargs, use_cache=False).logits
+  finally:
+    if hook is not None:
+      hook.remove()
   # bf16/fp16 logits in float32; float64 stays float64.
   logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
   return torch.nn.functional.cross_entropy(
