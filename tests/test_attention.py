@@ -15,6 +15,11 @@ benchmarks/gpu_suite.sh):
 - a compiled tiny model trains 6 packed steps without compiling again after
   step 2, with the eager losses (1e-4);
 - `GroupedAdafactor` gives transformers' Adafactor updates (1e-6 relative).
+
+wt5_segments (the CPU's packed path): its forward on packed rows equals the
+examples one by one (float32, 1e-5) and the SDPA path, its loss and
+gradients equal one by one in float64 (1e-10), and it makes no batch x heads
+x queries x keys tensor either.
 """
 
 import copy
@@ -36,6 +41,7 @@ from wt5.pytorch import attention
 from wt5.pytorch import batching
 from wt5.pytorch import model as model_lib
 from wt5.pytorch import packing
+from wt5.pytorch import segment_attention
 from wt5.pytorch import train as train_lib
 
 VOCAB = 100
@@ -156,11 +162,53 @@ def test_flex_forward_on_packed_rows_equals_examples_one_by_one(shape):
   assert (sdpa - flex).abs().max().item() <= 1e-5
 
 
+@pytest.mark.parametrize("shape", ["tiny", "small"])
+def test_segments_forward_on_packed_rows_equals_examples_one_by_one(shape):
+  if shape == "tiny":
+    lengths, vocab, rows = {"inputs": 64, "targets": 32}, VOCAB, small_rows(3)
+  else:  # T5-small's layers, two 512/256 rows of about 20 examples each
+    lengths, vocab = {"inputs": 512, "targets": 256}, SMALL_VOCAB
+    rows = packed_stream(lengths, 2, seed=5, vocab=vocab)
+  model = model_for(shape, vocab, attention.SEGMENTS)
+  packed = packing.PackedCollator(lengths)(rows)
+  layouts = segment_attention.batch_layouts(packed, torch.float32)
+  # Several groups of examples: the lengths differ across buckets.
+  assert max(len(plan.groups) for plan in layouts.values()) >= 2
+  segments = real_target_logits(model, packed)
+  one_by_one = torch.cat([
+      real_target_logits(model, batching.Collator()([e]))
+      for row in rows for e in row])
+  assert segments.shape == one_by_one.shape
+  assert (segments - one_by_one).abs().max().item() <= 1e-5
+  attention.use(model, attention.SDPA)
+  sdpa = real_target_logits(model, packed)
+  assert (sdpa - segments).abs().max().item() <= 1e-5
+
+
+def test_segment_runs_and_layout():
+  assert segment_attention.runs([[1, 1, 2, 0], [1, 0, 0, 0]]) == [
+      (0, 0, 2), (0, 2, 1), (1, 0, 1)]
+  assert [segment_attention.bucket(n) for n in (1, 8, 9, 24, 33)] == [
+      8, 8, 16, 32, 64]
+  plan = segment_attention.layout([(0, 0, 3), (1, 1, 2)],
+                                  [(0, 0, 3), (1, 1, 2)], 2, 4, 4, True,
+                                  True, torch.float32, "cpu")
+  (group,) = plan.groups
+  assert (group.examples, group.queries, group.keys) == (2, 3, 3)
+  # Example 2's padded third place repeats its last position (row 1, 2).
+  assert plan.query_index.tolist() == [0, 1, 2, 5, 6, 6]
+  assert plan.output_index.tolist() == [0, 1, 2, 6, 6, 3, 4, 6]
+  low = torch.finfo(torch.float32).min
+  assert group.mask[1, 0].tolist() == [[0, low, low], [0, 0, low],
+                                       [0, 0, low]]
+
+
 @pytest.mark.slow
-def test_sdpa_packed_loss_and_gradients_equal_one_by_one_in_float64():
+@pytest.mark.parametrize("path", [attention.SDPA, attention.SEGMENTS])
+def test_packed_loss_and_gradients_equal_one_by_one_in_float64(path):
   lengths = {"inputs": 512, "targets": 256}
   rows = packed_stream(lengths, 2, seed=5, vocab=SMALL_VOCAB)
-  model = model_for("small", SMALL_VOCAB, attention.SDPA, torch.float64)
+  model = model_for("small", SMALL_VOCAB, path, torch.float64)
   examples = [e for row in rows for e in row]
   tokens = sum(len(e["targets"]) for e in examples)
   packed, packed_grads = loss_and_grads(
@@ -204,7 +252,8 @@ class LargeTensors(TorchDispatchMode):
     return out
 
 
-def test_flex_path_makes_no_batch_heads_queries_keys_tensor(monkeypatch):
+def test_flex_and_segments_make_no_batch_heads_queries_keys_tensor(
+    monkeypatch):
   # FlexAttention's documented debug switch: call its op without
   # torch.compile, which refuses to run under a dispatch mode.
   monkeypatch.setattr(flex_attention, "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG",
@@ -214,7 +263,7 @@ def test_flex_path_makes_no_batch_heads_queries_keys_tensor(monkeypatch):
   kwargs = {k: v for k, v in batch.items() if k != "labels"}
   shape = (2, model_lib.PRESETS["tiny"].num_heads, 128, 128)
   found = {}
-  for path in (attention.SDPA, attention.FLEX):
+  for path in (attention.SDPA, attention.FLEX, attention.SEGMENTS):
     model = model_for("tiny", VOCAB, path)
     mode = LargeTensors(math.prod(shape))
     with torch.no_grad(), mode:
@@ -225,6 +274,7 @@ def test_flex_path_makes_no_batch_heads_queries_keys_tensor(monkeypatch):
   layers = 3 * model_lib.PRESETS["tiny"].num_layers
   assert sum(s == shape for _, s in found[attention.SDPA]) >= layers, found
   assert found[attention.FLEX] == []
+  assert found[attention.SEGMENTS] == []
 
 
 @pytest.mark.slow
@@ -294,13 +344,17 @@ def test_grouped_adafactor_gives_transformers_updates():
 
 def test_attention_choice():
   assert attention.choose(None, True, True, 0.0) == attention.SDPA
-  assert attention.choose("auto", True, False, 0.1) == attention.SDPA
+  assert attention.choose("auto", True, False, 0.1) == attention.SEGMENTS
+  assert attention.choose("auto", False, False, 0.1) == attention.SDPA
+  assert attention.choose("wt5_segments", True, True, 0.1) == (
+      attention.SEGMENTS)
   assert attention.choose("wt5_flex", True, True, 0.0) == attention.FLEX
   assert attention.choose("eager", False, False, 0.1) == "eager"
   errors = {
       ("wt5_flex", True, False, 0.0): "trains on a GPU only",
       ("wt5_flex", True, True, 0.1): "cannot drop attention probabilities",
       ("wt5_flex", False, True, 0.0): "needs packed batches",
+      ("wt5_segments", False, False, 0.0): "wt5_segments needs packed",
       ("flash", True, True, 0.0): "unknown attention implementation 'flash'"}
   for args, message in errors.items():
     with pytest.raises(attention.AttentionError, match=message):

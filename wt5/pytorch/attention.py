@@ -23,10 +23,13 @@ Nothing here imports TensorFlow or t5.
 
 from typing import Any, Callable, Dict, Mapping, Optional
 
+from wt5.pytorch import segment_attention
+
 FLEX = "wt5_flex"
+SEGMENTS = "wt5_segments"
 SDPA = "sdpa"
 AUTO = "auto"
-CHOICES = (AUTO, FLEX, SDPA, "eager")
+CHOICES = (AUTO, FLEX, SEGMENTS, SDPA, "eager")
 
 _CROSS = "_wt5_cross_attention"  # module attribute set by `mark_layers`
 
@@ -39,10 +42,13 @@ def choose(requested: Optional[str], packed: bool, training_on_gpu: bool,
            attention_dropout: float) -> str:
   """The attention implementation a run uses.
 
-  `auto` (or None) is SDPA, the fastest path measured so far (README,
-  "Training on a GPU"); an explicit `wt5_flex` is checked: packed batches,
-  no attention dropout, and a GPU for training (no backward on a CPU).
+  `auto` (or None) is `wt5_segments` for packed batches on a CPU and SDPA
+  otherwise, the fastest paths measured (README, "Measured" and "Training
+  on a GPU"); an explicit `wt5_flex` is checked: packed batches, no
+  attention dropout, and a GPU for training (no backward on a CPU); an
+  explicit `wt5_segments` needs packed batches.
   choose("auto", True, True, 0.0) -> "sdpa"
+  choose("auto", True, False, 0.1) -> "wt5_segments"
   choose("wt5_flex", True, True, 0.0) -> "wt5_flex"
   """
   requested = requested or AUTO
@@ -50,7 +56,10 @@ def choose(requested: Optional[str], packed: bool, training_on_gpu: bool,
     raise AttentionError("unknown attention implementation %r; choose one of "
                          "%s" % (requested, ", ".join(CHOICES)))
   if requested == AUTO:
-    return SDPA
+    return SEGMENTS if packed and not training_on_gpu else SDPA
+  if requested == SEGMENTS and not packed:
+    raise AttentionError("--attn_implementation wt5_segments needs packed "
+                         "batches (leave out --no-pack)")
   if requested == FLEX:
     if not training_on_gpu:
       raise AttentionError("--attn_implementation wt5_flex trains on a GPU "
@@ -181,19 +190,23 @@ def flex_forward(module: Any, query: Any, key: Any, value: Any,
 
 
 def register() -> None:
-  """Registers `wt5_flex` with transformers (attention and mask functions)."""
+  """Registers `wt5_flex` and `wt5_segments` with transformers (attention and mask functions)."""
   import transformers
   from transformers import masking_utils
   transformers.AttentionInterface.register(FLEX, flex_forward)
+  transformers.AttentionInterface.register(SEGMENTS,
+                                           segment_attention.forward)
   # Unpacked calls build SDPA's masks and go to SDPA's function.
-  masking_utils.AttentionMaskInterface.register(
-      FLEX, masking_utils.sdpa_mask)
+  for name in (FLEX, SEGMENTS):
+    masking_utils.AttentionMaskInterface.register(
+        name, masking_utils.sdpa_mask)
 
 
 def use(model: Any, implementation: str) -> None:
-  """Sets `model`'s attention implementation (registering `wt5_flex` first)."""
-  if implementation == FLEX:
+  """Sets `model`'s attention implementation (registering ours first)."""
+  if implementation in (FLEX, SEGMENTS):
     register()
+  if implementation == FLEX:
     mark_layers(model)
   model.set_attn_implementation(implementation)
 

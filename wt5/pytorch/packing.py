@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 from wt5.pytorch import attention
 from wt5.pytorch import batching
+from wt5.pytorch import segment_attention
 
 DECODER_START_ID = 0
 PACKED_KEYS = ("inputs_segment_ids", "targets_segment_ids")
@@ -162,17 +163,24 @@ def enable_packed_batches(model: Any) -> List[Any]:
   call, so torch DDP sees one forward pass, and the encoder runs inside the
   forward (under the autocast of mixed precision, which wraps `forward`).
   With the `wt5_flex` attention the masks are FlexAttention block masks
-  (`attention.block_masks`) instead of dense 4D tensors.
+  (`attention.block_masks`) instead of dense 4D tensors; with
+  `wt5_segments` the dense masks carry the batch's layouts
+  (`segment_attention.batch_layouts`).
   """
   pending: List[Any] = []
 
   def model_hook(module, args, kwargs):
     if not all(k in kwargs for k in PACKED_KEYS):
       return None
-    if module.config._attn_implementation == attention.FLEX:
+    implementation = module.config._attn_implementation
+    dtype = module.get_input_embeddings().weight.dtype
+    if implementation == attention.FLEX:
       masks = attention.block_masks(kwargs)
     else:
-      masks = packed_masks(kwargs, module.get_input_embeddings().weight.dtype)
+      masks = packed_masks(kwargs, dtype)
+    if implementation == attention.SEGMENTS:
+      segment_attention.attach(masks, segment_attention.batch_layouts(
+          kwargs, dtype))
     pending[:] = [(masks["cross"], masks["encoder"])]
     rest = {k: v for k, v in kwargs.items() if k not in PACKED_KEYS}
     rest.update(attention_mask=masks["cross"],
