@@ -422,11 +422,14 @@ class MatrixProducts(torch.utils._python_dispatch.TorchDispatchMode):
 def test_bf16_autocast_trains_without_nan(tmp_path):
   """bf16 on the CPU (autocast): a short run whose loss falls.
 
-  In the model's forward passes every Linear layer multiplies bf16 operands
-  and attention gets bf16 queries, keys and values. The attention products
-  themselves run in bf16 where scaled_dot_product_attention takes its flash
-  kernel and in float32 where it takes its math kernel, which upcasts bf16
-  operands on the CPU (both are seen here: `bmm` is the math kernel's).
+  In the model's forward passes every Linear layer multiplies bf16 operands.
+  The CPU's packed attention (`wt5_segments`, the default) multiplies bf16
+  queries and keys, and bf16 probabilities and values (autocast's matmul),
+  and calls no scaled_dot_product_attention. Under SDPA attention gets bf16
+  queries, keys and values, and its products run in bf16 where
+  scaled_dot_product_attention takes its flash kernel and in float32 where
+  it takes its math kernel, which upcasts bf16 operands on the CPU (both
+  are seen: `bmm` is the math kernel's).
   """
   from transformers import T5ForConditionalGeneration
   rng = random.Random(11)
@@ -441,21 +444,27 @@ def test_bf16_autocast_trains_without_nan(tmp_path):
                products.enter),
            torch.nn.modules.module.register_module_forward_hook(
                products.leave)]
+  seen = {}
   try:
-    with products, products.functions:
-      summary = train_lib.train(train_lib.TrainOptions(
-          export, str(tmp_path / "model"), model="tiny", steps=40,
-          batch_size=8, learning_rate=3e-3, dropout_rate=0.0, save_steps=40,
-          logging_steps=10, bf16=True), out=io.StringIO())
+    for path in ("sdpa", "auto"):
+      products.products, products.attention = set(), set()
+      with products, products.functions:
+        summary = train_lib.train(train_lib.TrainOptions(
+            export, str(tmp_path / path), model="tiny", steps=40,
+            batch_size=8, learning_rate=3e-3, dropout_rate=0.0,
+            save_steps=40, logging_steps=10, bf16=True,
+            attn_implementation=path), out=io.StringIO())
+      seen[path] = (products.products, products.attention)
   finally:
     for hook in hooks:
       hook.remove()
   assert summary["bf16"] is True and summary["packed"] is True
-  assert products.attention == {(torch.bfloat16,) * 3}
-  assert products.products == {
+  assert seen["sdpa"] == ({
       ("mm", torch.bfloat16),
       ("_scaled_dot_product_flash_attention_for_cpu", torch.bfloat16),
-      ("bmm", torch.float32)}
+      ("bmm", torch.float32)}, {(torch.bfloat16,) * 3})
+  assert seen["auto"] == ({("mm", torch.bfloat16), ("bmm", torch.bfloat16)},
+                          set())
   losses = [h["loss"] for h in summary["log_history"] if "loss" in h]
   assert len(losses) == 4 and all(math.isfinite(l) for l in losses)
   assert losses == sorted(losses, reverse=True), losses  # falls every log
