@@ -209,9 +209,11 @@ class TrainOptions:
   save_total_limit: Optional[int] = option_field(
       None, "Keep only this many checkpoints (default all).")
   attn_implementation: Optional[str] = option_field(
-      None, "auto (default): wt5_flex (FlexAttention with block masks from "
-      "the segment ids) for packed batches on a GPU without attention "
-      "dropout, else sdpa; or force wt5_flex, sdpa or eager.",
+      None, "auto (default): wt5_segments (each packed example's attention "
+      "alone, gathered out of the rows) for packed batches on a CPU, else "
+      "sdpa; or force wt5_segments, wt5_flex (FlexAttention with block "
+      "masks from the segment ids; GPU training, no attention dropout), "
+      "sdpa or eager.",
       choices=attention.CHOICES)
   attention_dropout: Optional[float] = option_field(
       None, "Dropout of the attention probabilities (default: "
