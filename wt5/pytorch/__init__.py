@@ -16,7 +16,9 @@ on GPU machines where the TF 2.12 stack cannot be installed:
                  and columns, sharded and consolidated checkpoints
   memory_plan.py `wt5 train --plan`: the memory per device of a run
   attention.py   packed attention without dense masks: FlexAttention with
-                 T5's relative bias (`wt5_flex`)
+                 T5's relative bias (`wt5_flex`); choosing a path
+  segment_attention.py  packed attention example by example, the CPU's
+                 default (`wt5_segments`)
   adafactor.py   the Adafactor update of `wt5 train`, stacked by shape
   decoding.py    greedy decoding and SentencePiece ids -> text, as seqio decodes
   evaluate.py    decoding checkpoints into t5-format eval files
