@@ -140,49 +140,31 @@ def test_block_masks_match_the_dense_masks():
     assert torch.equal(expected, allowed), kind
 
 
+@pytest.mark.parametrize("path", [attention.FLEX, attention.SEGMENTS])
 @pytest.mark.parametrize("shape", ["tiny", "small"])
-def test_flex_forward_on_packed_rows_equals_examples_one_by_one(shape):
+def test_packed_forward_equals_examples_one_by_one(shape, path):
   if shape == "tiny":
     lengths, vocab, rows = {"inputs": 64, "targets": 32}, VOCAB, small_rows(3)
   else:  # T5-small's layers, two 512/256 rows of about 20 examples each
     lengths, vocab = {"inputs": 512, "targets": 256}, SMALL_VOCAB
     rows = packed_stream(lengths, 2, seed=5, vocab=vocab)
     assert all(15 <= len(r) <= 25 for r in rows), [len(r) for r in rows]
-  model = model_for(shape, vocab, attention.FLEX)
+  model = model_for(shape, vocab, path)
   packed = packing.PackedCollator(lengths)(rows)
-  flex = real_target_logits(model, packed)
+  if path == attention.SEGMENTS:
+    layouts = segment_attention.batch_layouts(packed, torch.float32)
+    # Several groups of examples: the lengths differ across buckets.
+    assert max(len(plan.groups) for plan in layouts.values()) >= 2
+  logits = real_target_logits(model, packed)
   one_by_one = torch.cat([
       real_target_logits(model, batching.Collator()([e]))
       for row in rows for e in row])
-  assert flex.shape == one_by_one.shape
-  worst = (flex - one_by_one).abs().max().item()
+  assert logits.shape == one_by_one.shape
+  worst = (logits - one_by_one).abs().max().item()
   assert worst <= 1e-5, worst
   attention.use(model, attention.SDPA)
   sdpa = real_target_logits(model, packed)
-  assert (sdpa - flex).abs().max().item() <= 1e-5
-
-
-@pytest.mark.parametrize("shape", ["tiny", "small"])
-def test_segments_forward_on_packed_rows_equals_examples_one_by_one(shape):
-  if shape == "tiny":
-    lengths, vocab, rows = {"inputs": 64, "targets": 32}, VOCAB, small_rows(3)
-  else:  # T5-small's layers, two 512/256 rows of about 20 examples each
-    lengths, vocab = {"inputs": 512, "targets": 256}, SMALL_VOCAB
-    rows = packed_stream(lengths, 2, seed=5, vocab=vocab)
-  model = model_for(shape, vocab, attention.SEGMENTS)
-  packed = packing.PackedCollator(lengths)(rows)
-  layouts = segment_attention.batch_layouts(packed, torch.float32)
-  # Several groups of examples: the lengths differ across buckets.
-  assert max(len(plan.groups) for plan in layouts.values()) >= 2
-  segments = real_target_logits(model, packed)
-  one_by_one = torch.cat([
-      real_target_logits(model, batching.Collator()([e]))
-      for row in rows for e in row])
-  assert segments.shape == one_by_one.shape
-  assert (segments - one_by_one).abs().max().item() <= 1e-5
-  attention.use(model, attention.SDPA)
-  sdpa = real_target_logits(model, packed)
-  assert (sdpa - segments).abs().max().item() <= 1e-5
+  assert (sdpa - logits).abs().max().item() <= 1e-5
 
 
 def test_segment_runs_and_layout():

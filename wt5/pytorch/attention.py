@@ -16,7 +16,9 @@ every call. FlexAttention has no dropout of the attention probabilities:
 the path refuses a training call whose attention dropout is not 0 (Mesh TF
 and `transformers` drop attention probabilities at the model's dropout rate;
 `wt5 train --attention_dropout 0` turns that off), and has no backward on
-the CPU (torch 2.13). `auto` is SDPA: `wt5_flex` is chosen explicitly.
+the CPU (torch 2.13). `wt5_flex` is chosen explicitly; `auto` is SDPA on a
+GPU and, for packed batches on a CPU, `wt5_segments`
+(`wt5.pytorch.segment_attention`).
 
 Nothing here imports TensorFlow or t5.
 """

@@ -6,7 +6,8 @@ places (the demo's rows at 128/64 hold about 5 examples: 18% of the
 encoder's places are in a segment). `wt5_segments` gathers each example's
 queries, keys and values out of the rows into small batches of examples of
 similar lengths (one per pair of power-of-two lengths; each padded to its
-longest example), runs SDPA on those, and puts the outputs back in the rows.
+longest example), attends there (scores, softmax and values, as SDPA's
+math), and puts the outputs back in the rows.
 T5's relative position bias depends only on the offset between a query and
 a key, the same inside a row and inside the example alone, so each small
 batch adds the bias's top-left [queries, keys] corner; its gradient reaches
@@ -98,6 +99,8 @@ def layout(query_runs: Sequence[Run], key_runs: Sequence[Run], rows: int,
   if len(query_runs) != len(key_runs):
     raise ValueError("%d query segments but %d key segments" % (
         len(query_runs), len(key_runs)))
+  if not query_runs:
+    raise ValueError("a packed batch without examples (every segment id 0)")
   batches: Dict[Tuple[int, int], List[Tuple[Run, Run]]] = {}
   for q, k in zip(query_runs, key_runs):
     batches.setdefault((bucket(q[2]), bucket(k[2])), []).append((q, k))
@@ -111,10 +114,11 @@ def layout(query_runs: Sequence[Run], key_runs: Sequence[Run], rows: int,
     queries, keys = int(q_len.max()), int(k_len.max())
     i = torch.arange(queries, device=device)[None, :]
     j = torch.arange(keys, device=device)[None, :]
-    query_index.append((q_row[:, None] * query_length + q_start[:, None] +
-                        torch.minimum(i, q_len[:, None] - 1)).flatten())
-    key_index.append((k_row[:, None] * key_length + k_start[:, None] +
-                      torch.minimum(j, k_len[:, None] - 1)).flatten())
+    q_first = (q_row * query_length + q_start)[:, None]  # flattened places
+    k_first = (k_row * key_length + k_start)[:, None]
+    query_index.append(
+        (q_first + torch.minimum(i, q_len[:, None] - 1)).flatten())
+    key_index.append((k_first + torch.minimum(j, k_len[:, None] - 1)).flatten())
     allowed = (j < k_len[:, None])[:, None, :]
     if causal:
       allowed = allowed & (i[0, :, None] >= j[0, None, :])[None]
@@ -122,14 +126,13 @@ def layout(query_runs: Sequence[Run], key_runs: Sequence[Run], rows: int,
     mask = mask.masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
     groups.append(Group(len(members), queries, keys, mask))
     real = i < q_len[:, None]
-    places.append((q_row[:, None] * query_length + q_start[:, None] + i)[real])
+    places.append((q_first + i)[real])
     sources.append((offset + torch.arange(len(members), device=device)[:, None]
                     * queries + i)[real])
     offset += len(members) * queries
   output_index = torch.full((rows * query_length,), offset, dtype=torch.long,
                             device=device)
-  if places:
-    output_index[torch.cat(places)] = torch.cat(sources)
+  output_index[torch.cat(places)] = torch.cat(sources)
   return Layout(tuple(groups), torch.cat(query_index), torch.cat(key_index),
                 output_index, relative_bias)
 
@@ -208,7 +211,7 @@ def forward(module: Any, query: Any, key: Any, value: Any,
   import torch
   from transformers.integrations import sdpa_attention
   plan = getattr(attention_mask, LAYOUT_ATTRIBUTE, None)
-  if plan is None or not plan.groups or torch.compiler.is_compiling():
+  if plan is None or torch.compiler.is_compiling():
     return sdpa_attention.sdpa_attention_forward(
         module, query, key, value, attention_mask, dropout=dropout,
         scaling=scaling, position_bias=position_bias, **kwargs)
