@@ -140,22 +140,38 @@ def test_block_masks_match_the_dense_masks():
     assert torch.equal(expected, allowed), kind
 
 
-@pytest.mark.parametrize("path", [attention.FLEX, attention.SEGMENTS])
+def split_examples(batch):
+  """Examples of a compact batch that go on from one row into the next."""
+  split = 0
+  for key in packing.COMPACT_KEYS:
+    ids = batch[key]
+    split += int(((ids[:-1, -1] == ids[1:, 0]) & (ids[1:, 0] > 0)).sum())
+  return split
+
+
+@pytest.mark.parametrize("path", [attention.FLEX, attention.SEGMENTS,
+                                  "compact"])
 @pytest.mark.parametrize("shape", ["tiny", "small"])
 def test_packed_forward_equals_examples_one_by_one(shape, path):
-  if shape == "tiny":
-    lengths, vocab, rows = {"inputs": 64, "targets": 32}, VOCAB, small_rows(3)
+  compact = path == "compact"  # wt5_segments on compact rows
+  if shape == "tiny":  # (5 rows: compact rows need one row less)
+    lengths, vocab = {"inputs": 64, "targets": 32}, VOCAB
+    rows = small_rows(5 if compact else 3)
   else:  # T5-small's layers, two 512/256 rows of about 20 examples each
     lengths, vocab = {"inputs": 512, "targets": 256}, SMALL_VOCAB
     rows = packed_stream(lengths, 2, seed=5, vocab=vocab)
     assert all(15 <= len(r) <= 25 for r in rows), [len(r) for r in rows]
-  model = model_for(shape, vocab, path)
+  model = model_for(shape, vocab, attention.SEGMENTS if compact else path)
   packed = packing.PackedCollator(lengths)(rows)
-  if path == attention.SEGMENTS:
-    layouts = segment_attention.batch_layouts(packed, torch.float32)
+  batch = packing.PackedCollator(lengths, compact=compact)(rows)
+  if compact:  # examples run on across row ends (tiny: in fewer rows)
+    assert split_examples(batch) >= 1
+    assert batch["input_ids"].shape[0] == len(rows) - (shape == "tiny")
+  if path != attention.FLEX:
+    layouts = segment_attention.batch_layouts(batch, torch.float32)
     # Several groups of examples: the lengths differ across buckets.
     assert max(len(plan.groups) for plan in layouts.values()) >= 2
-  logits = real_target_logits(model, packed)
+  logits = real_target_logits(model, batch)
   one_by_one = torch.cat([
       real_target_logits(model, batching.Collator()([e]))
       for row in rows for e in row])
@@ -165,6 +181,30 @@ def test_packed_forward_equals_examples_one_by_one(shape, path):
   attention.use(model, attention.SDPA)
   sdpa = real_target_logits(model, packed)
   assert (sdpa - logits).abs().max().item() <= 1e-5
+  if compact:  # per-row masks cannot hold an example split across rows
+    with pytest.raises(attention.AttentionError, match="needs the wt5_segm"):
+      real_target_logits(model, batch)
+
+
+def test_compact_batch():
+  rows = [[{"inputs": [5, 5, 1], "targets": [1]}],
+          [{"inputs": [6, 1], "targets": [7, 1]}],
+          [{"inputs": [8, 1], "targets": [2]}]]
+  lengths = {"inputs": 4, "targets": 3}
+  packed = packing.PackedCollator(lengths)(rows)
+  batch = packing.PackedCollator(lengths, compact=True)(rows)
+  assert {k: v.tolist() for k, v in batch.items()} == {
+      "input_ids": [[5, 5, 1, 6], [1, 8, 1, 0]],
+      "inputs_example_ids": [[1, 1, 1, 2], [2, 3, 3, 0]],
+      "labels": [[1, 7, 1], [2, -100, -100]],
+      "decoder_input_ids": [[0, 0, 7], [0, 0, 0]],
+      "targets_example_ids": [[1, 2, 2], [3, 0, 0]]}
+  # The same tokens, examples and loss terms on fewer positions.
+  assert batching.batch_counts(batch).tolist() == [11, 3, 14]
+  assert batching.batch_counts(packed).tolist() == [11, 3, 21]
+  assert packing.compact_batch(packed).keys() == batch.keys()
+  for key, value in packing.compact_batch(packed).items():
+    assert torch.equal(value, batch[key]), key
 
 
 def test_segment_runs_and_layout():
@@ -186,15 +226,20 @@ def test_segment_runs_and_layout():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [attention.SDPA, attention.SEGMENTS])
+@pytest.mark.parametrize("path", [attention.SDPA, attention.SEGMENTS,
+                                  "compact"])
 def test_packed_loss_and_gradients_equal_one_by_one_in_float64(path):
   lengths = {"inputs": 512, "targets": 256}
   rows = packed_stream(lengths, 2, seed=5, vocab=SMALL_VOCAB)
-  model = model_for("small", SMALL_VOCAB, path, torch.float64)
+  compact = path == "compact"  # wt5_segments on compact rows
+  model = model_for("small", SMALL_VOCAB,
+                    attention.SEGMENTS if compact else path, torch.float64)
   examples = [e for row in rows for e in row]
   tokens = sum(len(e["targets"]) for e in examples)
-  packed, packed_grads = loss_and_grads(
-      model, [packing.PackedCollator(lengths)(rows)], tokens)
+  batch = packing.PackedCollator(lengths, compact=compact)(rows)
+  if compact:
+    assert split_examples(batch) >= 1
+  packed, packed_grads = loss_and_grads(model, [batch], tokens)
   single, single_grads = loss_and_grads(
       model, [batching.Collator()([e]) for e in examples], tokens)
   assert abs(packed - single) <= 1e-10, (packed, single)
@@ -332,7 +377,10 @@ def test_attention_choice():
       attention.SEGMENTS)
   assert attention.choose("wt5_flex", True, True, 0.0) == attention.FLEX
   assert attention.choose("eager", False, False, 0.1) == "eager"
+  # Compiled code runs SDPA: auto does not choose wt5_segments for it.
+  assert attention.choose("auto", True, False, 0.1, True) == attention.SDPA
   errors = {
+      ("wt5_segments", True, False, 0.0, True): "runs uncompiled",
       ("wt5_flex", True, False, 0.0): "trains on a GPU only",
       ("wt5_flex", True, True, 0.1): "cannot drop attention probabilities",
       ("wt5_flex", False, True, 0.0): "needs packed batches",

@@ -41,14 +41,16 @@ class AttentionError(ValueError):
 
 
 def choose(requested: Optional[str], packed: bool, training_on_gpu: bool,
-           attention_dropout: float) -> str:
+           attention_dropout: float, compiled: bool = False) -> str:
   """The attention implementation a run uses.
 
   `auto` (or None) is `wt5_segments` for packed batches on a CPU and SDPA
   otherwise, the fastest paths measured (README, "Measured" and "Training
   on a GPU"); an explicit `wt5_flex` is checked: packed batches, no
   attention dropout, and a GPU for training (no backward on a CPU); an
-  explicit `wt5_segments` needs packed batches.
+  explicit `wt5_segments` needs packed batches and an uncompiled model (its
+  layouts are read on the host; compiled code would run SDPA on the dense
+  masks it skips), so `auto` is SDPA for a compiled model.
   choose("auto", True, True, 0.0) -> "sdpa"
   choose("auto", True, False, 0.1) -> "wt5_segments"
   choose("wt5_flex", True, True, 0.0) -> "wt5_flex"
@@ -58,10 +60,14 @@ def choose(requested: Optional[str], packed: bool, training_on_gpu: bool,
     raise AttentionError("unknown attention implementation %r; choose one of "
                          "%s" % (requested, ", ".join(CHOICES)))
   if requested == AUTO:
-    return SEGMENTS if packed and not training_on_gpu else SDPA
+    return SEGMENTS if packed and not training_on_gpu and not compiled else SDPA
   if requested == SEGMENTS and not packed:
     raise AttentionError("--attn_implementation wt5_segments needs packed "
                          "batches (leave out --no-pack)")
+  if requested == SEGMENTS and compiled:
+    raise AttentionError("--attn_implementation wt5_segments runs "
+                         "uncompiled; leave out --torch_compile or choose "
+                         "sdpa")
   if requested == FLEX:
     if not training_on_gpu:
       raise AttentionError("--attn_implementation wt5_flex trains on a GPU "

@@ -61,6 +61,10 @@ def batch_counts(batch: Mapping[str, Any]) -> Any:
     segments = batch["inputs_segment_ids"]
     inputs = (segments > 0).sum()
     examples = segments.max(dim=1).values.sum()
+  elif "inputs_example_ids" in batch:  # compact rows: ids through the batch
+    ids = batch["inputs_example_ids"]
+    inputs = (ids > 0).sum()
+    examples = ids.max()
   else:
     inputs = batch["attention_mask"].sum()
     examples = torch.tensor(labels.shape[0], device=labels.device)

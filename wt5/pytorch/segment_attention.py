@@ -28,6 +28,8 @@ import itertools
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 LAYOUT_ATTRIBUTE = "wt5_segments"  # set on a packed batch's dense 4D masks
+# The example ids of a compact batch (`packing.compact_batch`).
+COMPACT_KEYS = ("inputs_example_ids", "targets_example_ids")
 
 # (row, start, length) of one segment of a row.
 Run = Tuple[int, int, int]
@@ -56,13 +58,15 @@ class Layout:
   example's last position); `output_index` says, for every place of the
   output, its row among the groups' concatenated outputs, or the last row
   (zeros) for padding. `relative_bias` is False for cross-attention, where
-  T5's bias is zeros.
+  T5's bias is zeros. `compact` marks the layout of a compact batch, whose
+  masks only carry it.
   """
   groups: Tuple[Group, ...]
   query_index: Any
   key_index: Any
   output_index: Any
   relative_bias: bool
+  compact: bool = False
 
 
 def runs(segment_ids: Sequence[Sequence[int]]) -> List[Run]:
@@ -141,9 +145,15 @@ def batch_layouts(batch: Mapping[str, Any], dtype: Any) -> Dict[str, Layout]:
   """The encoder, cross-attention and decoder layouts of a packed batch.
 
   The n-th input segment and the n-th target segment (row order) are the
-  same example, as `packing.packed_row` writes them.
+  same example, as `packing.packed_row` writes them. The rows of a compact
+  batch (`COMPACT_KEYS`) are read as one row, their examples running on
+  across row ends.
   """
-  inputs, targets = batch["inputs_segment_ids"], batch["targets_segment_ids"]
+  compact = COMPACT_KEYS[0] in batch
+  if compact:
+    inputs, targets = (batch[k].reshape(1, -1) for k in COMPACT_KEYS)
+  else:
+    inputs, targets = batch["inputs_segment_ids"], batch["targets_segment_ids"]
   rows, li, lt = inputs.shape[0], inputs.shape[1], targets.shape[1]
   input_runs, target_runs = runs(inputs.tolist()), runs(targets.tolist())
   if [r[0] for r in input_runs] != [r[0] for r in target_runs]:
@@ -152,9 +162,28 @@ def batch_layouts(batch: Mapping[str, Any], dtype: Any) -> Dict[str, Layout]:
   kinds = {"encoder": (input_runs, input_runs, li, li, False, True),
            "cross": (target_runs, input_runs, lt, li, False, False),
            "decoder": (target_runs, target_runs, lt, lt, True, True)}
-  return {kind: layout(q, k, rows, q_len, k_len, causal, bias, dtype,
-                       inputs.device)
+  return {kind: dataclasses.replace(
+      layout(q, k, rows, q_len, k_len, causal, bias, dtype, inputs.device),
+      compact=compact)
           for kind, (q, k, q_len, k_len, causal, bias) in kinds.items()}
+
+
+def carrier_masks(batch: Mapping[str, Any], dtype: Any) -> Dict[str, Any]:
+  """The 4D masks of a compact batch: its shapes, no values, no memory.
+
+  They carry the batch's layouts to `forward` (an example split across rows
+  has no per-row mask); each is a zero expanded to
+  [rows, 1, queries, keys], which `forward` never reads.
+  """
+  import torch
+  inputs, targets = (batch[k] for k in COMPACT_KEYS)
+  zero = torch.zeros((), dtype=dtype, device=inputs.device)
+
+  def shaped(queries, keys):
+    return zero.expand(queries.shape[0], 1, queries.shape[1], keys.shape[1])
+
+  return {"encoder": shaped(inputs, inputs), "cross": shaped(targets, inputs),
+          "decoder": shaped(targets, targets)}
 
 
 def attach(masks: Mapping[str, Any], layouts: Mapping[str, Layout]) -> None:
@@ -211,6 +240,10 @@ def forward(module: Any, query: Any, key: Any, value: Any,
   import torch
   from transformers.integrations import sdpa_attention
   plan = getattr(attention_mask, LAYOUT_ATTRIBUTE, None)
+  if plan is not None and plan.compact and torch.compiler.is_compiling():
+    raise ValueError("a compact batch (packing.compact_batch) cannot run in "
+                     "code being compiled: its masks carry no values for "
+                     "SDPA; train it uncompiled or without compact rows")
   if plan is None or torch.compiler.is_compiling():
     return sdpa_attention.sdpa_attention_forward(
         module, query, key, value, attention_mask, dropout=dropout,

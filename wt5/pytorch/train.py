@@ -233,11 +233,13 @@ class TrainOptions:
       "check on CPUs).")
 
 
-def training_data(export: Export, options: TrainOptions) -> Tuple[Any, Any]:
+def training_data(export: Export, options: TrainOptions,
+                  compact: bool = False) -> Tuple[Any, Any]:
   """The training rows of the export's split and their collator.
 
-  Packed rows (`wt5.pytorch.packing`) by default; with `pack=False` one
-  example per row, padded per batch (or to the export's lengths).
+  Packed rows (`wt5.pytorch.packing`) by default, laid end to end without
+  their padding if `compact` (`packing.compact_batch`); with `pack=False`
+  one example per row, padded per batch (or to the export's lengths).
   """
   lengths = export.sequence_length
   if options.pack and options.pad_to_length:
@@ -250,7 +252,7 @@ def training_data(export: Export, options: TrainOptions) -> Tuple[Any, Any]:
         options.export_dir, options.split))
   if options.pack:
     return (packing.pack_examples(examples, lengths),
-            packing.PackedCollator(lengths))
+            packing.PackedCollator(lengths, compact=compact))
   return examples, batching.Collator(lengths if options.pad_to_length
                                      else None)
 
@@ -331,7 +333,10 @@ def train(options: TrainOptions, out=None,
                                   options.tokens_per_batch,
                                   options.batch_size, options.grad_accum,
                                   world_size())
-  dataset, collator = training_data(export, options)
+  implementation = attention_implementation(options)
+  # wt5_segments attends example by example: its rows need no padding.
+  compact = implementation == attention.SEGMENTS
+  dataset, collator = training_data(export, options, compact)
   resume_from = resume_checkpoint(options)
   model, note = model_lib.load_model(options.model, export.vocabulary.size,
                                      options.dropout_rate, options.seed)
@@ -342,8 +347,9 @@ def train(options: TrainOptions, out=None,
   if memory is not None and memory_plan.can_plan(options.model):
     memory_plan.check_fits(memory_plan.plan_of_run(options, world_size(), bf16),
                            memory)
-  implementation = configure_attention(model, options)
-  print("attention: %s" % implementation, file=out or sys.stderr)
+  configure_attention(model, options, implementation)
+  print("attention: %s%s" % (implementation, ", compact rows" if compact
+                             else ""), file=out or sys.stderr)
   if options.pack:
     packing.enable_packed_batches(model)
   if options.torch_compile:
@@ -367,26 +373,33 @@ def train(options: TrainOptions, out=None,
               resumed_from=resume_from, grad_accum=grad_accum,
               rows_per_step=options.batch_size * grad_accum * world_size(),
               packed=options.pack, attention=implementation,
+              compact_rows=compact,
               log_history=trainer.state.log_history)
 
 
-def configure_attention(model: Any, options: TrainOptions) -> str:
-  """Sets the model's attention dropout and implementation; returns the implementation.
+def attention_rate(options: TrainOptions) -> float:
+  """The attention dropout: `--attention_dropout`, else the model's dropout.
 
-  The attention dropout is the model's dropout rate unless
-  `--attention_dropout` says otherwise (as Mesh TF's
-  `SelfAttention.dropout_rate = %dropout_rate`); `attention.choose` picks
-  the implementation.
+  As Mesh TF's `SelfAttention.dropout_rate = %dropout_rate`:
+  attention_rate(TrainOptions("e", "m", dropout_rate=0.1)) -> 0.1
   """
-  rate = options.attention_dropout
-  if rate is None:
-    rate = options.dropout_rate
-  else:
-    attention.set_attention_dropout(model, rate)
-  implementation = attention.choose(options.attn_implementation, options.pack,
-                                    _cuda(), rate)
+  if options.attention_dropout is None:
+    return options.dropout_rate
+  return options.attention_dropout
+
+
+def attention_implementation(options: TrainOptions) -> str:
+  """The attention a run uses (`attention.choose` on its options)."""
+  return attention.choose(options.attn_implementation, options.pack, _cuda(),
+                          attention_rate(options), options.torch_compile)
+
+
+def configure_attention(model: Any, options: TrainOptions,
+                        implementation: str) -> None:
+  """Sets the model's attention implementation and, if given, its dropout."""
+  if options.attention_dropout is not None:
+    attention.set_attention_dropout(model, options.attention_dropout)
   attention.use(model, implementation)
-  return implementation
 
 
 def default_workers() -> int:
