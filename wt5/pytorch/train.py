@@ -43,6 +43,7 @@ from wt5.formats.model_dir import ModelDir
 from wt5.pytorch import adafactor
 from wt5.pytorch import attention
 from wt5.pytorch import batching
+from wt5.pytorch import cpu_memory
 from wt5.pytorch import fsdp as fsdp_lib
 from wt5.pytorch import memory_plan
 from wt5.pytorch import model as model_lib
@@ -210,10 +211,11 @@ class TrainOptions:
       None, "Keep only this many checkpoints (default all).")
   attn_implementation: Optional[str] = option_field(
       None, "auto (default): wt5_segments (each packed example's attention "
-      "alone, gathered out of the rows) for packed batches on a CPU, else "
-      "sdpa; or force wt5_segments, wt5_flex (FlexAttention with block "
-      "masks from the segment ids; GPU training, no attention dropout), "
-      "sdpa or eager.",
+      "alone, gathered out of the rows, which it lays end to end without "
+      "their padding) for packed batches on a CPU without --torch_compile, "
+      "else sdpa; or force wt5_segments, wt5_flex (FlexAttention with "
+      "block masks from the segment ids; GPU training, no attention "
+      "dropout), sdpa or eager.",
       choices=attention.CHOICES)
   attention_dropout: Optional[float] = option_field(
       None, "Dropout of the attention probabilities (default: "
@@ -354,6 +356,8 @@ def train(options: TrainOptions, out=None,
     packing.enable_packed_batches(model)
   if options.torch_compile:
     model_lib.compile_blocks(model)
+  if not _cuda():  # the same large tensors every step, without page faults
+    cpu_memory.keep_freed_memory()
   count = batching.TokenCount()
   args = training_arguments(options, grad_accum, bf16)
   progress = progress_lib.progress_callback(count, out, options.torch_compile,
