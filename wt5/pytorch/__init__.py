@@ -7,7 +7,8 @@ on GPU machines where the TF 2.12 stack cannot be installed:
 
   model.py       model presets, loading a checkpoint, vocabulary checks
   batching.py    padding export examples into model batches; the loss
-  packing.py     packing examples into rows as t5_mesh_transformer does
+  packing.py     packing examples into rows as t5_mesh_transformer does;
+                 compact rows without their padding
   train.py       training with Seq2SeqTrainer, one GPU or many with torchrun;
                  `TrainOptions`, which declares `wt5 train`'s options
   train_command.py  `wt5 train`: the command line
@@ -18,7 +19,8 @@ on GPU machines where the TF 2.12 stack cannot be installed:
   attention.py   packed attention without dense masks: FlexAttention with
                  T5's relative bias (`wt5_flex`); choosing a path
   segment_attention.py  packed attention example by example, the CPU's
-                 default (`wt5_segments`)
+                 default (`wt5_segments`), on packed or compact rows
+  cpu_memory.py  keeping freed memory in a CPU training process (glibc)
   adafactor.py   the Adafactor update of `wt5 train`, stacked by shape
   decoding.py    greedy decoding and SentencePiece ids -> text, as seqio decodes
   evaluate.py    decoding checkpoints into t5-format eval files
