@@ -16,10 +16,11 @@ benchmarks/gpu_suite.sh):
   step 2, with the eager losses (1e-4);
 - `GroupedAdafactor` gives transformers' Adafactor updates (1e-6 relative).
 
-wt5_segments (the CPU's packed path): its forward on packed rows equals the
-examples one by one (float32, 1e-5) and the SDPA path, its loss and
-gradients equal one by one in float64 (1e-10), and it makes no batch x heads
-x queries x keys tensor either.
+wt5_segments (the CPU's packed path), on packed rows and on compact rows
+(`packing.compact_batch`): its forward equals the examples one by one
+(float32, 1e-5) and the SDPA path, its loss and gradients equal one by one
+in float64 (1e-10), and it makes no batch x heads x queries x keys tensor
+either; a compact batch is exactly the expected rows, and SDPA refuses it.
 """
 
 import copy
@@ -286,12 +287,14 @@ def test_flex_and_segments_make_no_batch_heads_queries_keys_tensor(
   monkeypatch.setattr(flex_attention, "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG",
                       True)
   lengths = {"inputs": 128, "targets": 128}
-  batch = packing.PackedCollator(lengths)(packed_stream(lengths, 2, seed=2))
-  kwargs = {k: v for k, v in batch.items() if k != "labels"}
+  rows = packed_stream(lengths, 2, seed=2)
   shape = (2, model_lib.PRESETS["tiny"].num_heads, 128, 128)
   found = {}
-  for path in (attention.SDPA, attention.FLEX, attention.SEGMENTS):
-    model = model_for("tiny", VOCAB, path)
+  for path in (attention.SDPA, attention.FLEX, attention.SEGMENTS, "compact"):
+    compact = path == "compact"  # wt5_segments on compact rows
+    batch = packing.PackedCollator(lengths, compact=compact)(rows)
+    kwargs = {k: v for k, v in batch.items() if k != "labels"}
+    model = model_for("tiny", VOCAB, attention.SEGMENTS if compact else path)
     mode = LargeTensors(math.prod(shape))
     with torch.no_grad(), mode:
       model(**kwargs)
@@ -302,6 +305,7 @@ def test_flex_and_segments_make_no_batch_heads_queries_keys_tensor(
   assert sum(s == shape for _, s in found[attention.SDPA]) >= layers, found
   assert found[attention.FLEX] == []
   assert found[attention.SEGMENTS] == []
+  assert found["compact"] == []
 
 
 @pytest.mark.slow
