@@ -8,6 +8,8 @@ packs several examples into each row. Nothing here imports TensorFlow or t5.
 import dataclasses
 from typing import Any, Dict, Mapping, Optional, Sequence
 
+from wt5.pytorch import segment_attention
+
 IGNORE_INDEX = -100
 
 
@@ -61,8 +63,8 @@ def batch_counts(batch: Mapping[str, Any]) -> Any:
     segments = batch["inputs_segment_ids"]
     inputs = (segments > 0).sum()
     examples = segments.max(dim=1).values.sum()
-  elif "inputs_example_ids" in batch:  # compact rows: ids through the batch
-    ids = batch["inputs_example_ids"]
+  elif segment_attention.COMPACT_KEYS[0] in batch:  # ids through the batch
+    ids = batch[segment_attention.COMPACT_KEYS[0]]
     inputs = (ids > 0).sum()
     examples = ids.max()
   else:
